@@ -1,0 +1,139 @@
+"""Open the local database: WAL, busy timeout, and Alembic migrations applied on open.
+
+The up-to-date case costs one stdlib `sqlite3` query: Alembic is imported only when the schema
+is missing or behind. Before an upgrade the file is copied with SQLite's online backup API.
+A database stamped with a revision this mftrack does not know was written by a newer mftrack
+and is refused rather than touched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mftrack.errors import StorageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+# Keep in step with migrations/versions (tests/test_sqlite_store.py checks it against Alembic).
+KNOWN_REVISIONS: tuple[str, ...] = ("0001",)
+HEAD_REVISION = KNOWN_REVISIONS[-1]
+BUSY_TIMEOUT_MS = 10_000
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def current_revision(path: Path) -> str | None:
+    """The Alembic revision stamped in the file, or None for a new/empty database."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            row = conn.execute(
+                "select name from sqlite_master where type='table' and name='alembic_version'"
+            ).fetchone()
+            if row is None:
+                return None
+            found = conn.execute("select version_num from alembic_version").fetchone()
+            return found[0] if found else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise _storage_error(path, exc) from exc
+
+
+def _storage_error(path: Path, exc: Exception) -> StorageError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StorageError(
+            f"the database {path} is locked by another process",
+            hint="wait for the other mftrack command (or the daemon's job) to finish and retry",
+        )
+    return StorageError(
+        f"cannot read the database {path}: {text}",
+        hint="restore a copy from the backups folder (`mftrack config paths`)",
+    )
+
+
+def _backup(path: Path, backup_dir: Path, revision: str) -> Path:
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = backup_dir / f"mftrack-{stamp}-rev{revision}.db"
+    src = sqlite3.connect(path)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target
+
+
+def _make_engine(path: Path) -> Engine:
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # WAL lets the daemon write while the CLI reads; busy_timeout makes writers queue
+        # instead of failing with "database is locked".
+        # Transactions are explicit (BEGIN IMMEDIATE in store.transaction), not the driver's.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("pragma journal_mode=wal")
+        cur.execute(f"pragma busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("pragma synchronous=normal")
+        cur.execute("pragma foreign_keys=on")
+        cur.close()
+
+    return engine
+
+
+def _upgrade(engine: Engine) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        # One transaction for the whole upgrade: a failed migration leaves the old schema.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        config.attributes["connection"] = conn
+        try:
+            command.upgrade(config, "head")
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+
+
+def open_engine(path: Path, *, backup_dir: Path) -> Engine:
+    """An engine on an up-to-date database at `path` (created and migrated if needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    revision = current_revision(path)
+    if revision is not None and revision not in KNOWN_REVISIONS:
+        raise StorageError(
+            f"the database {path} was written by a newer mftrack (schema {revision})",
+            hint="upgrade mftrack (pip install -U mftrack), or point MFTRACK_HOME elsewhere",
+        )
+    engine = _make_engine(path)
+    if revision != HEAD_REVISION:
+        if revision is not None:
+            _backup(path, backup_dir, revision)
+        try:
+            _upgrade(engine)
+        except Exception as exc:
+            engine.dispose()
+            from sqlalchemy.exc import OperationalError
+
+            if isinstance(exc, OperationalError):
+                raise _storage_error(path, exc) from exc
+            raise
+    return engine

@@ -1,0 +1,44 @@
+"""XIRR of dated cash flows, Excel's convention, with "no answer" instead of a garbage number.
+
+F10: Excel/OOXML XIRR solves sum(P_i / (1 + r) ** ((d_i - d_1) / 365)) = 0 on actual days over
+365 (c-rex OOXML Part 4; learn.microsoft.com XIRR). Purchases are negative (gross, including
+stamp duty), redemptions, payouts and the current value positive. At least one flow of each
+sign is needed; when the solver finds no finite root the answer is None ("n/a"), never a
+made-up rate (paisa #179). Whether to show XIRR at all for holdings under a year is the
+caller's rule (SEBI: absolute return under one year).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+
+def xirr(flows: Iterable[tuple[date, Decimal]]) -> float | None:
+    """Return the annual XIRR of `flows` as a fraction (0.1 = 10 %), or None if it has none.
+
+    None when there is not both a negative and a positive flow, when pyxirr finds no root,
+    or when the root is not a finite rate above -100 %.
+    """
+    merged: dict[date, Decimal] = {}
+    for on, amount in flows:
+        merged[on] = merged.get(on, Decimal(0)) + amount
+    dated = sorted((on, amount) for on, amount in merged.items() if amount)
+    if not any(a < 0 for _, a in dated) or not any(a > 0 for _, a in dated):
+        return None
+
+    import pyxirr  # imported here so that importing mftrack.analytics stays cheap
+
+    try:
+        rate = pyxirr.xirr(
+            [on for on, _ in dated],
+            [float(amount) for _, amount in dated],
+            day_count=pyxirr.DayCount.ACT_365F,  # F10: actual days / 365, as Excel
+        )
+    except (pyxirr.InvalidPaymentsError, ValueError, OverflowError, ArithmeticError):
+        return None
+    if rate is None or not math.isfinite(rate) or rate <= -1.0:
+        return None
+    return float(rate)

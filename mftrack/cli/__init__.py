@@ -1,0 +1,56 @@
+"""The Typer application. Thin: parse options, call a service, render the result.
+
+Command modules import heavy libraries (pandas, matplotlib, httpx, SQLAlchemy) inside the
+commands that need them, so `mftrack --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from mftrack import __version__
+from mftrack.cli import config_cmd, nav, scheme, sip
+from mftrack.cli.errors import ErrorReportingGroup
+from mftrack.cli.runtime import Runtime
+
+app = typer.Typer(
+    cls=ErrorReportingGroup,
+    name="mftrack",
+    help="Track Indian mutual-fund SIPs offline: exact units, stamp duty, XIRR; opt-in sync.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mftrack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: bool = typer.Option(
+        False, "--debug", envvar="MFTRACK_DEBUG", help="Show tracebacks for errors."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and data, no progress."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """mftrack keeps your SIPs in a local database and values them with AMFI's NAVs."""
+    if ctx.obj is None:
+        ctx.obj = Runtime(debug=debug, quiet=quiet)
+    ctx.call_on_close(ctx.obj.close)
+
+
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(nav.app, name="nav")
+app.add_typer(scheme.app, name="scheme")
+sip.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,125 @@
+"""Exit codes and the one place that turns exceptions into messages and codes.
+
+The table is documented in docs/exit-codes.md (tests/test_docs.py keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from mftrack import errors
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    AMBIGUOUS = 4
+    REMOTE_DATA = 5
+    CONFIG = 6
+    STORAGE = 7
+    CREDENTIALS = 8
+    BUSY = 9
+    TRANSIENT = 75  # sysexits EX_TEMPFAIL: cron can simply retry next run
+    LOGIN_REQUIRED = 77  # sysexits EX_NOPERM
+    INTERRUPTED = 130  # 128 + SIGINT
+
+
+# Most specific first; the exception's MRO is walked against this table.
+EXIT_CODES: dict[type[errors.MftrackError], ExitCode] = {
+    errors.InvalidInputError: ExitCode.USAGE,
+    errors.NotFoundError: ExitCode.NOT_FOUND,
+    errors.AmbiguousError: ExitCode.AMBIGUOUS,
+    errors.RemoteDataError: ExitCode.REMOTE_DATA,
+    errors.ConfigError: ExitCode.CONFIG,
+    errors.StorageError: ExitCode.STORAGE,
+    errors.CredentialsError: ExitCode.CREDENTIALS,
+    errors.BusyError: ExitCode.BUSY,
+    errors.NetworkError: ExitCode.TRANSIENT,
+    errors.LoginRequiredError: ExitCode.LOGIN_REQUIRED,
+}
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return ExitCode.FAILURE
+
+
+def _debug_requested(ctx: Any) -> bool:
+    runtime = getattr(ctx, "obj", None)
+    if getattr(runtime, "debug", False):
+        return True
+    import os
+
+    return os.environ.get("MFTRACK_DEBUG", "") not in ("", "0")
+
+
+def report_error(exc: errors.MftrackError, runtime: Any = None) -> None:
+    """Print `Error: …` and `Hint: …` on stderr (plain text when not a terminal or NO_COLOR)."""
+    console = getattr(runtime, "err", None)
+    if console is None:
+        from rich.console import Console
+
+        console = Console(stderr=True, highlight=False)
+    from rich.markup import escape
+
+    console.print(f"[bold red]Error:[/] {escape(exc.message)}", soft_wrap=True)
+    if isinstance(exc, errors.AmbiguousError):
+        for candidate in exc.candidates:
+            console.print(f"  {escape(candidate)}", soft_wrap=True)
+    if exc.hint:
+        console.print(f"[dim]Hint: {escape(exc.hint)}[/]", soft_wrap=True)
+
+
+def _log_crash(runtime: Any) -> str | None:
+    paths = getattr(runtime, "paths", None)
+    if paths is None:
+        return None
+    try:
+        paths.log_dir.mkdir(parents=True, exist_ok=True)
+        now = datetime.now().astimezone()
+        target = paths.log_dir / f"mftrack-{now:%Y-%m-%d}.log"
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write(f"{now:%Y-%m-%d %H:%M:%S%z} ERROR cli unexpected error\n")
+            handle.write(traceback.format_exc())
+        return str(target)
+    except OSError:
+        return None
+
+
+class ErrorReportingGroup(TyperGroup):
+    """Maps MftrackError to a message and exit code; unexpected errors to one line + log."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except errors.MftrackError as exc:
+            if _debug_requested(ctx):
+                raise
+            report_error(exc, ctx.obj)
+            raise typer.Exit(int(exit_code_for(exc))) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("Interrupted.\n")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Exception as exc:
+            if _debug_requested(ctx):
+                raise
+            where = _log_crash(ctx.obj)
+            detail = f"; details in {where}" if where else ""
+            sys.stderr.write(
+                f"Error: unexpected {type(exc).__name__}: {exc}. "
+                f"Re-run with --debug for the traceback{detail}.\n"
+            )
+            raise typer.Exit(int(ExitCode.FAILURE)) from None

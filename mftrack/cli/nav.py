@@ -1,0 +1,163 @@
+"""`mftrack nav`: get NAVs from AMFI or mfapi.in, or import files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mftrack.cli.params import parse_date
+from mftrack.cli.runtime import Runtime
+
+app = typer.Typer(help="Download or import NAVs.", no_args_is_help=True)
+
+
+@contextmanager
+def download_progress(runtime: Runtime, label: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar on stderr while bytes arrive (hidden with --quiet or off a terminal)."""
+    if runtime.quiet or not runtime.err.is_terminal:
+        yield lambda done, total: None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=runtime.err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def make_client(runtime: Runtime, progress: Callable[[int, int | None], None] | None = None) -> Any:
+    """The AMFI/mfapi HTTP client, configured from settings (imports httpx only now)."""
+    from mftrack.adapters.amfi.client import AmfiClient
+
+    settings = runtime.settings
+    return AmfiClient(
+        settings["amfi.navall_url"],
+        settings["amfi.history_url"],
+        settings["mfapi.base_url"],
+        timeout=settings["network.timeout"],
+        retries=settings["network.retries"],
+        progress=progress,
+    )
+
+
+def _report_problems(runtime: Runtime, report: Any) -> None:
+    if report.problems:
+        runtime.warn(
+            f"{report.origin}: {len(report.problems)} row(s) without a usable NAV "
+            f"(e.g. line {report.problems[0].line_no}: {report.problems[0].message})"
+        )
+    for note in report.notes:
+        runtime.info(note)
+
+
+@app.command("pull")
+def pull(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download AMFI's NAVAll.txt and store every scheme with its latest NAV.
+
+    Safe to re-run: NAVs already stored are not written again.
+    """
+    from mftrack.services.navs import pull_latest
+
+    runtime: Runtime = ctx.obj
+    with download_progress(runtime, "NAVAll.txt") as progress:
+        client = make_client(runtime, progress)
+        report = pull_latest(store=runtime.store, client=client)
+    _report_problems(runtime, report)
+    if json_out:
+        runtime.write_data(json.dumps(report.as_dict(), indent=2))
+        return
+    runtime.info(
+        f"Stored {report.schemes:,} schemes; {report.navs_written:,} new or changed NAVs "
+        f"({report.layout})."
+    )
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    scheme: str = typer.Argument(..., help="Scheme code, ISIN or name phrase."),
+    start: str | None = typer.Option(
+        None, "--from", help="First date (YYYY-MM-DD). Default: your first SIP in it, or a year ago."
+    ),
+    end: str | None = typer.Option(None, "--to", help="Last date (YYYY-MM-DD). Default: today."),
+    source: str = typer.Option(
+        "auto", help="auto (AMFI, then mfapi.in), amfi, or mfapi.", case_sensitive=False
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Fetch a scheme's NAV history into the local NAV table."""
+    from mftrack.errors import InvalidInputError
+    from mftrack.services.navs import default_history_start, fetch_history
+    from mftrack.services.schemes import resolve_scheme
+
+    runtime: Runtime = ctx.obj
+    source = source.lower()
+    if source not in ("auto", "amfi", "mfapi"):
+        raise InvalidInputError(f"--source {source!r} must be auto, amfi or mfapi")
+    today = runtime.today()
+    store = runtime.store
+    code = int(scheme) if scheme.strip().isdigit() else resolve_scheme(store, scheme).scheme_code
+    first = parse_date(start, option="--from") or default_history_start(store, code, today)
+    last = parse_date(end, option="--to") or today
+    with download_progress(runtime, f"history {code}") as progress:
+        client = make_client(runtime, progress)
+        report = fetch_history(
+            store=store, client=client, scheme_code=code, start=first, end=last, source=source
+        )
+    _report_problems(runtime, report)
+    if json_out:
+        runtime.write_data(json.dumps(report.as_dict(), indent=2))
+        return
+    runtime.info(
+        f"Scheme {code}: {report.quotes:,} NAVs from {first} to {last} "
+        f"({report.navs_written:,} new or changed) via {report.kind}."
+    )
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(
+        ..., help="NAVAll.txt, AMFI NAV history reports or mfapi.in JSON files."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Import NAV files; the kind of each file is detected from its content."""
+    from mftrack.services.navs import import_files
+
+    runtime: Runtime = ctx.obj
+    reports = import_files(store=runtime.store, paths=files)
+    for report in reports:
+        _report_problems(runtime, report)
+    if json_out:
+        runtime.write_data(json.dumps([r.as_dict() for r in reports], indent=2))
+        return
+    for r in reports:
+        runtime.info(
+            f"{r.origin}: {r.kind} ({r.layout}), {r.schemes:,} schemes, {r.quotes:,} NAVs, "
+            f"{r.navs_written:,} new or changed."
+        )

@@ -1,0 +1,108 @@
+"""The execution context of one command: paths, settings, consoles, today, and lazy adapters.
+
+Nothing here is built at import time; the store opens on first use, so `--help` and
+`config paths` never touch the database.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from mftrack.config import Paths, Settings, load_settings, resolve_paths
+from mftrack.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mftrack.adapters.sqlite.store import LocalStore
+
+INDIA = "Asia/Kolkata"
+
+
+def india_today() -> date:
+    """Today's date in India, the calendar AMFI publishes NAVs in.
+
+    `MFTRACK_TODAY=YYYY-MM-DD` pins it (tests, reproducible reports).
+    """
+    pinned = os.environ.get("MFTRACK_TODAY")
+    if pinned:
+        try:
+            return date.fromisoformat(pinned)
+        except ValueError as exc:
+            raise InvalidInputError(f"MFTRACK_TODAY={pinned!r} is not a YYYY-MM-DD date") from exc
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(INDIA)).date()
+
+
+class Runtime:
+    def __init__(self, *, debug: bool = False, quiet: bool = False) -> None:
+        self.debug = debug
+        self.quiet = quiet
+        self.paths: Paths = resolve_paths()
+        self._settings: Settings | None = None
+        self._store: LocalStore | None = None
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.paths)
+        return self._settings
+
+    @property
+    def store(self) -> LocalStore:
+        if self._store is None:
+            from mftrack.adapters.sqlite.store import LocalStore
+
+            self._store = LocalStore(self.paths.database, backup_dir=self.paths.backup_dir)
+        return self._store
+
+    def today(self) -> date:
+        return india_today()
+
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(highlight=False)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False)
+        return self._err
+
+    def info(self, message: str) -> None:
+        """A progress/status message on stderr (suppressed by --quiet)."""
+        if not self.quiet:
+            self.err.print(message, soft_wrap=True)
+
+    def warn(self, message: str) -> None:
+        from rich.markup import escape
+
+        self.err.print(f"[yellow]Warning:[/] {escape(message)}", soft_wrap=True)
+
+    def write_data(self, text: str) -> None:
+        """Machine-readable output (JSON, CSV) straight to stdout, never wrapped or styled."""
+        sys.stdout.write(text)
+        if not text.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+
+    @property
+    def interactive(self) -> bool:
+        return sys.stdin.isatty()
+
+    def close(self, *_: Any) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -1,0 +1,115 @@
+"""`mftrack scheme`: find schemes and see their latest NAV."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from mftrack.cli.runtime import Runtime
+
+app = typer.Typer(help="Find schemes in the local scheme list.", no_args_is_help=True)
+
+
+@app.command("search")
+def search(
+    ctx: typer.Context,
+    query: list[str] = typer.Argument(..., help="Words of the name, a scheme code or an ISIN."),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, max=200, help="How many results."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON list."),
+) -> None:
+    """Fuzzy search over scheme names, plus exact code or ISIN."""
+    from mftrack.services.schemes import NO_SCHEMES_HINT, search_schemes
+
+    runtime: Runtime = ctx.obj
+    store = runtime.store
+    hits = search_schemes(store, " ".join(query), limit=limit)
+    if json_out:
+        runtime.write_data(
+            json.dumps(
+                [{"scheme_code": h.scheme_code, "name": h.name, "score": round(h.score, 1)}
+                 for h in hits],
+                indent=2,
+            )
+        )
+        return
+    if not hits:
+        from mftrack.errors import NotFoundError
+
+        hint = NO_SCHEMES_HINT if store.scheme_count() == 0 else "try fewer or other words"
+        raise NotFoundError(f"no scheme matches {' '.join(query)!r}", hint=hint)
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    table.add_column("code", justify="right")
+    table.add_column("scheme")
+    table.add_column("score", justify="right", style="dim")
+    for hit in hits:
+        table.add_row(str(hit.scheme_code), hit.name, f"{hit.score:.0f}")
+    runtime.out.print(table)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    scheme: str = typer.Argument(..., help="Scheme code, ISIN or an unambiguous name phrase."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Details of one scheme: ISINs, category, fund house, latest NAV and how old it is."""
+    from mftrack.services.schemes import resolve_scheme
+
+    runtime: Runtime = ctx.obj
+    store = runtime.store
+    found = resolve_scheme(store, scheme)
+    info = found.info
+    today = runtime.today()
+    age = (today - found.latest_nav_date).days if found.latest_nav_date else None
+    navs = store.nav_count(info.scheme_code)
+    data = {
+        "scheme_code": info.scheme_code,
+        "name": found.display_name,
+        "isin_growth": info.isin_growth,
+        "isin_reinvest": info.isin_reinvest,
+        "plan": info.plan,
+        "option": info.option,
+        "category": info.category,
+        "scheme_type": info.scheme_type,
+        "fund_house": info.fund_house,
+        "nav": str(found.latest_nav) if found.latest_nav is not None else None,
+        "nav_date": found.latest_nav_date.isoformat() if found.latest_nav_date else None,
+        "nav_age_days": age,
+        "navs_stored": navs,
+    }
+    if json_out:
+        runtime.write_data(json.dumps(data, indent=2))
+        return
+    from rich.markup import escape
+
+    label_width = 14
+    for key, label in (
+        ("scheme_code", "Code"),
+        ("name", "Name"),
+        ("fund_house", "Fund house"),
+        ("scheme_type", "Type"),
+        ("category", "Category"),
+        ("plan", "Plan"),
+        ("option", "Option"),
+        ("isin_growth", "ISIN"),
+        ("isin_reinvest", "ISIN reinvest"),
+    ):
+        if data[key] not in (None, ""):
+            runtime.out.print(f"[bold]{label:<{label_width}}[/]{escape(str(data[key]))}")
+    if found.latest_nav is not None:
+        age_text = "today" if age == 0 else f"{age} day{'s' if age != 1 else ''} old"
+        runtime.out.print(
+            f"[bold]{'NAV':<{label_width}}[/]{found.latest_nav} on {data['nav_date']} ({age_text})"
+        )
+    else:
+        runtime.out.print(f"[bold]{'NAV':<{label_width}}[/]none stored")
+    runtime.out.print(f"[bold]{'NAVs stored':<{label_width}}[/]{navs:,}")
+    stale_after = runtime.settings["nav.stale_after_days"]
+    if age is not None and age > stale_after:
+        runtime.warn(
+            f"the latest NAV is {age} days old; `mftrack nav pull` or `mftrack nav history` "
+            "fetches newer ones"
+        )

@@ -1,0 +1,97 @@
+"""Month arithmetic for SIP schedules: due dates, month ends and full years.
+
+A SIP is due once a month on its nominal day (1-31). Days 29-31 fall on the last day of a
+shorter month and return to the nominal day in the next long month (day 31: 31 Jan, 28/29 Feb,
+31 Mar). Business days are *not* decided here: which NAV applies to a due date is the NAV
+series' job (F3, see `mftrack.domain.navs`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from mftrack.errors import InvalidInputError
+
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def is_leap_year(year: int) -> bool:
+    """Tell whether `year` is a Gregorian leap year."""
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def days_in_month(year: int, month: int) -> int:
+    """Return the number of days in `month` of `year`."""
+    if month == 2 and is_leap_year(year):
+        return 29
+    return _DAYS_IN_MONTH[month - 1]
+
+
+def last_day_of_month(d: date) -> date:
+    """Return the last date of the month `d` is in."""
+    return date(d.year, d.month, days_in_month(d.year, d.month))
+
+
+def on_day(year: int, month: int, day: int) -> date:
+    """Return `day` of the month, or the month's last day when the month is shorter."""
+    return date(year, month, min(day, days_in_month(year, month)))
+
+
+def add_months(d: date, months: int, day: int | None = None) -> date:
+    """Move `d` by `months` (may be negative), keeping the nominal `day` (default `d.day`).
+
+    The day is clamped to the target month's length: add_months(31 Jan, 1) = 28/29 Feb,
+    add_months(28 Feb, 1, day=31) = 31 Mar.
+    """
+    index = d.year * 12 + d.month - 1 + months
+    return on_day(index // 12, index % 12 + 1, d.day if day is None else day)
+
+
+def years_between(start: date, end: date) -> int:
+    """Return the number of full years (anniversaries) from `start` to `end`; 0 if none.
+
+    An anniversary of 29 Feb falls on 1 Mar in common years.
+    """
+    years = end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+    return max(years, 0)
+
+
+def validate_sip_day(day: int) -> int:
+    """Return `day` if it is a valid SIP day (1-31), else raise InvalidInputError."""
+    if not 1 <= day <= 31:
+        raise InvalidInputError(
+            f"the SIP day must be between 1 and 31, not {day}",
+            hint="days 29-31 fall on the last day of shorter months",
+        )
+    return day
+
+
+def instalment_dates(start: date, day: int, end: date) -> list[date]:
+    """Return the monthly due dates on `day` from the first on or after `start` up to `end`.
+
+    `end` is inclusive (an end date or the valuation date). Empty when `end` comes first.
+    """
+    validate_sip_day(day)
+    first = on_day(start.year, start.month, day)
+    index = start.year * 12 + start.month - 1
+    if first < start:
+        index += 1
+    dates: list[date] = []
+    while True:
+        year, month0 = divmod(index, 12)
+        month = month0 + 1
+        due = date(year, month, min(day, days_in_month(year, month)))
+        if due > end:
+            return dates
+        dates.append(due)
+        index += 1
+
+
+def month_ends(start: date, end: date) -> list[date]:
+    """Return the last day of every month from `start`'s month while it is <= `end`."""
+    ends: list[date] = []
+    current = last_day_of_month(start)
+    while current <= end:
+        ends.append(current)
+        current = add_months(current, 1, day=31)
+    return ends

@@ -1,0 +1,91 @@
+"""The NAV history of one scheme, and the holiday roll-forward rule (F3).
+
+F3: a SIP due on a holiday is processed on the next business day at that day's NAV, and MF
+business days are not exchange trading days (22 Jan 2024 was an MF holiday under the
+Negotiable Instruments Act; zerodha marketintel 2024-01-21). The only reliable calendar is the
+set of days on which AMFI published a NAV for the scheme, so "next business day" is simply
+"the first NAV dated on or after the due date" (`NavSeries.first_on_or_after`).
+Liquid and overnight funds publish NAVs on weekends too (scheme 119800), so for them a weekend
+due date finds a NAV on the same day.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+
+from mftrack.domain.schemes import NavQuote
+
+
+class NavSeries:
+    """An immutable, date-sorted NAV history with O(log n) look-ups.
+
+    Built from `(date, nav)` pairs in any order. A date given twice keeps the **last** value
+    seen (so a corrected NAV fed after the original replaces it). Non-positive NAVs mean "no
+    NAV" (AMFI files carry 0.00000 and similar, F11) and are dropped; they never replace a real
+    one.
+    """
+
+    __slots__ = ("_dates", "_navs")
+
+    _dates: tuple[date, ...]
+    _navs: tuple[Decimal, ...]
+
+    def __init__(self, points: Iterable[tuple[date, Decimal]] = ()) -> None:
+        by_date: dict[date, Decimal] = {}
+        for nav_date, nav in points:
+            if nav > 0:
+                by_date[nav_date] = nav
+        ordered = sorted(by_date.items())
+        self._dates = tuple(d for d, _ in ordered)
+        self._navs = tuple(n for _, n in ordered)
+
+    @classmethod
+    def from_quotes(cls, quotes: Iterable[NavQuote]) -> NavSeries:
+        """Build a series from `NavQuote`s of one scheme."""
+        return cls((q.nav_date, q.nav) for q in quotes)
+
+    @property
+    def dates(self) -> tuple[date, ...]:
+        """The NAV dates, ascending."""
+        return self._dates
+
+    @property
+    def navs(self) -> tuple[Decimal, ...]:
+        """The NAVs, parallel to `dates`."""
+        return self._navs
+
+    @property
+    def first_date(self) -> date | None:
+        """The oldest NAV date, or None for an empty series."""
+        return self._dates[0] if self._dates else None
+
+    @property
+    def last_date(self) -> date | None:
+        """The newest NAV date, or None for an empty series."""
+        return self._dates[-1] if self._dates else None
+
+    def __len__(self) -> int:
+        return len(self._dates)
+
+    def __iter__(self) -> Iterator[tuple[date, Decimal]]:
+        return zip(self._dates, self._navs, strict=True)
+
+    def __repr__(self) -> str:
+        return f"NavSeries({len(self)} NAVs, {self.first_date} to {self.last_date})"
+
+    def first_on_or_after(self, d: date) -> tuple[date, Decimal] | None:
+        """Return the first `(nav_date, nav)` dated on or after `d` (F3), or None."""
+        i = bisect_left(self._dates, d)
+        if i == len(self._dates):
+            return None
+        return self._dates[i], self._navs[i]
+
+    def latest_on_or_before(self, d: date) -> tuple[date, Decimal] | None:
+        """Return the last `(nav_date, nav)` dated on or before `d`, or None."""
+        i = bisect_right(self._dates, d)
+        if i == 0:
+            return None
+        return self._dates[i - 1], self._navs[i - 1]

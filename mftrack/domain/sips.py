@@ -1,0 +1,168 @@
+"""SIPs: a fixed monthly amount into one scheme from a start date (the user's plan).
+
+The schedule rules (which instalments fall due, and for how much) live here; which NAV each
+one gets is `mftrack.domain.portfolio`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+
+from mftrack.domain.calendar import instalment_dates, years_between
+from mftrack.domain.money import whole_rupees
+
+
+class StepUpKind(StrEnum):
+    AMOUNT = "amount"  # add a fixed number of rupees every year
+    PERCENT = "percent"  # raise by a percentage every year
+
+
+@dataclass(frozen=True, slots=True)
+class StepUp:
+    """Yearly step-up: applied on each anniversary of the SIP start (or of an amount change)."""
+
+    kind: StepUpKind
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Instalments due from `start` to `end` (inclusive) are skipped; `end=None` is open-ended."""
+
+    start: date
+    end: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AmountChange:
+    """From instalments due on or after `effective`, the SIP amount is `amount`."""
+
+    effective: date
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Sip:
+    """A systematic investment plan as the user recorded it.
+
+    `day` is the day of month the instalment is due (1-31; 29-31 fall on the last day of shorter
+    months). `end_date` is inclusive. A removed SIP stays as a tombstone (`deleted=True`) so the
+    removal can be synced.
+    """
+
+    id: str  # UUID4 text, generated on the device that created it
+    scheme_code: int
+    amount: Decimal
+    start_date: date
+    day: int
+    end_date: date | None = None
+    step_up: StepUp | None = None
+    pauses: tuple[Pause, ...] = ()
+    amount_changes: tuple[AmountChange, ...] = ()
+    label: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledInstalment:
+    """One instalment of a SIP that falls due on `due_date` for `amount` (gross rupees)."""
+
+    sip_id: str
+    scheme_code: int
+    due_date: date
+    amount: Decimal
+
+
+_HUNDRED = Decimal(100)
+
+
+def stepped_amount(base: Decimal, step_up: StepUp, years: int) -> Decimal:
+    """Return `base` after `years` yearly step-ups.
+
+    AMOUNT: base + value x years (exact). PERCENT: compounded year by year, each year's amount
+    rounded to the whole rupee (half up) before the next step, because a platform raises the
+    mandate to a whole-rupee instalment each year and the next raise applies to that
+    instalment (mfuindia.com SIP step-up FAQ, F4). The mandate cap of F4 is not modelled.
+    """
+    if years <= 0:
+        return base
+    if step_up.kind is StepUpKind.AMOUNT:
+        return base + step_up.value * years
+    return _compound(base, step_up.value, years)
+
+
+@lru_cache(maxsize=4096)
+def _compound(base: Decimal, percent: Decimal, years: int) -> Decimal:
+    factor = 1 + percent / _HUNDRED
+    amount = base
+    for _ in range(years):
+        amount = whole_rupees(amount * factor)
+    return amount
+
+
+def governing_amount(sip: Sip, due_date: date) -> tuple[Decimal, date]:
+    """Return `(amount, since)`: the amount in force on `due_date` before any step-up.
+
+    That is the latest amount change effective on or before `due_date` (the later one in the
+    tuple wins a tie), else the SIP's own amount since its start date.
+    """
+    chosen: AmountChange | None = None
+    for change in sip.amount_changes:
+        if change.effective <= due_date and (
+            chosen is None or change.effective >= chosen.effective
+        ):
+            chosen = change
+    if chosen is None:
+        return sip.amount, sip.start_date
+    # A change recorded as effective before the start only replaces the amount; step-up
+    # anniversaries still count from the start.
+    return chosen.amount, max(chosen.effective, sip.start_date)
+
+
+def amount_for(sip: Sip, due_date: date) -> Decimal:
+    """Return the gross amount of the instalment due on `due_date`.
+
+    The amount in force (the latest amount change effective on or before the due date, else
+    the SIP amount), stepped up once per full year since the SIP start or since that change.
+    """
+    amount, since = governing_amount(sip, due_date)
+    if sip.step_up is None:
+        return amount
+    return stepped_amount(amount, sip.step_up, years_between(since, due_date))
+
+
+def is_paused(sip: Sip, d: date) -> bool:
+    """Tell whether an instalment due on `d` is skipped by one of the SIP's pauses."""
+    return any(p.start <= d and (p.end is None or d <= p.end) for p in sip.pauses)
+
+
+def due_amounts(sip: Sip, as_of: date) -> list[tuple[date, Decimal]]:
+    """Return `(due_date, amount)` for each instalment due up to `as_of` (inclusive).
+
+    The same rules as `scheduled_instalments`, without building objects (the valuation's hot
+    path). Deleted SIPs have none; instalments after `end_date` or inside a pause are skipped.
+    """
+    if sip.deleted:
+        return []
+    end = as_of if sip.end_date is None else min(sip.end_date, as_of)
+    dates = instalment_dates(sip.start_date, sip.day, end)
+    if sip.pauses:
+        dates = [d for d in dates if not is_paused(sip, d)]
+    if sip.step_up is None and not sip.amount_changes:
+        amount = sip.amount
+        return [(d, amount) for d in dates]
+    return [(d, amount_for(sip, d)) for d in dates]
+
+
+def scheduled_instalments(sip: Sip, as_of: date) -> list[ScheduledInstalment]:
+    """Return the instalments of `sip` due on or before `as_of`, oldest first."""
+    return [
+        ScheduledInstalment(sip.id, sip.scheme_code, due, amount)
+        for due, amount in due_amounts(sip, as_of)
+    ]

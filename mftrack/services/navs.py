@@ -1,0 +1,216 @@
+"""Getting NAVs into the local store: AMFI's daily file, its history report, mfapi.in, files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mftrack.domain.fund_houses import fund_house_id
+from mftrack.errors import InvalidInputError, MftrackError, NotFoundError, RemoteDataError
+
+if TYPE_CHECKING:
+    from mftrack.adapters.amfi.model import ParsedNavFile
+    from mftrack.adapters.sqlite.store import LocalStore
+
+# Which `navs.source` each kind of file is stored under (store.py gives AMFI precedence).
+SOURCE_BY_KIND = {"navall": "amfi", "history": "amfi-history", "mfapi": "mfapi"}
+
+
+@dataclass
+class ImportReport:
+    """What one file or download added to the store."""
+
+    origin: str  # a path or a URL
+    kind: str
+    layout: str
+    rows: int
+    schemes: int
+    quotes: int
+    navs_written: int
+    problems: list[Any] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "kind": self.kind,
+            "layout": self.layout,
+            "rows": self.rows,
+            "schemes": self.schemes,
+            "navs": self.quotes,
+            "navs_written": self.navs_written,
+            "problems": len(self.problems),
+            "notes": self.notes,
+        }
+
+
+def store_parsed(
+    store: LocalStore,
+    parsed: ParsedNavFile,
+    *,
+    origin: str,
+    scheme_codes: set[int] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> ImportReport:
+    """Save a parsed file, optionally keeping only some schemes and a date range."""
+    schemes = list(parsed.schemes)
+    quotes = list(parsed.quotes)
+    if scheme_codes is not None:
+        schemes = [s for s in schemes if s.scheme_code in scheme_codes]
+        quotes = [q for q in quotes if q.scheme_code in scheme_codes]
+    if start is not None or end is not None:
+        low, high = start or date.min, end or date.max
+        quotes = [q for q in quotes if low <= q.nav_date <= high]
+    # mfapi's meta is junk for many old schemes (amfi-formats.md §3): it may name a scheme we
+    # do not know yet, but never overwrite details AMFI's own files gave us.
+    trust = parsed.kind != "mfapi"
+    counts = store.save_navs(
+        schemes, quotes, source=SOURCE_BY_KIND[parsed.kind], trust_scheme_details=trust
+    )
+    return ImportReport(
+        origin=origin,
+        kind=parsed.kind,
+        layout=parsed.layout,
+        rows=parsed.rows,
+        schemes=counts.schemes,
+        quotes=len(quotes),
+        navs_written=counts.navs_written,
+        problems=list(parsed.problems),
+    )
+
+
+def read_text_file(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"no such file: {path}") from exc
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        # AMFI's files are UTF-8 (amfi-formats.md 1.3: ’ and – appear); a BOM is tolerated.
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RemoteDataError(
+            f"{path} is not UTF-8 text", hint="pass NAVAll.txt, a NAV history report or mfapi JSON"
+        ) from exc
+
+
+def import_files(*, store: LocalStore, paths: Sequence[Path]) -> list[ImportReport]:
+    """Import local NAV files of any supported kind, detected from their content."""
+    from mftrack.adapters.amfi.detect import parse_any
+
+    reports = []
+    for path in paths:
+        text = read_text_file(path)
+        try:
+            parsed = parse_any(text)
+        except MftrackError as exc:
+            exc.message = f"{path}: {exc.message}"
+            raise
+        reports.append(store_parsed(store, parsed, origin=str(path)))
+    return reports
+
+
+def pull_latest(*, store: LocalStore, client: Any) -> ImportReport:
+    """Download AMFI's NAVAll.txt and store every scheme with its latest NAV."""
+    from mftrack.adapters.amfi.navall import parse_navall
+
+    text = client.fetch_navall()
+    parsed = parse_navall(text)
+    report = store_parsed(store, parsed, origin=client.navall_url)
+    return report
+
+
+def default_history_start(store: LocalStore, scheme_code: int, today: date) -> date:
+    """The earliest start of the user's SIPs in the scheme, else one year back."""
+    starts = [s.start_date for s in store.list_sips() if s.scheme_code == scheme_code]
+    if starts:
+        return min(starts)
+    return date(today.year - 1, today.month, min(today.day, 28))
+
+
+def fetch_history(
+    *,
+    store: LocalStore,
+    client: Any,
+    scheme_code: int,
+    start: date,
+    end: date,
+    source: str = "auto",
+) -> ImportReport:
+    """Fetch one scheme's NAV history: AMFI's history report, else mfapi.in.
+
+    AMFI's report is asked for one fund house at a time (`mf=`), in windows of at most 90 days
+    (amfi-formats.md §2.1). When the fund house is unknown or AMFI fails, mfapi.in's
+    `/mf/{code}` answers with the scheme's whole history in one request.
+    """
+    if start > end:
+        raise InvalidInputError(f"--from {start} is after --to {end}")
+    scheme = store.get_scheme(scheme_code)
+    notes: list[str] = []
+    if source in ("auto", "amfi"):
+        mf = fund_house_id(scheme.info.fund_house) if scheme else None
+        if mf is None:
+            notes.append("AMFI history skipped: fund house unknown (run `mftrack nav pull`)")
+            if source == "amfi":
+                raise NotFoundError(
+                    f"AMFI's fund-house id for scheme {scheme_code} is not known",
+                    hint="run `mftrack nav pull` first, or use --source mfapi",
+                )
+        else:
+            try:
+                report = _history_from_amfi(
+                    store=store, client=client, scheme_code=scheme_code, start=start, end=end,
+                    mf=mf,
+                )
+                if report.quotes or source == "amfi":
+                    report.notes = notes + report.notes
+                    return report
+                notes.append("AMFI's history report had no NAVs for this scheme")
+            except MftrackError as exc:
+                if source == "amfi":
+                    raise
+                notes.append(f"AMFI history failed ({exc.message}); used mfapi.in")
+    from mftrack.adapters.amfi.mfapi import parse_mfapi
+
+    text = client.fetch_mfapi(scheme_code)
+    parsed = parse_mfapi(text)
+    report = store_parsed(
+        store, parsed, origin=f"mfapi:{scheme_code}", scheme_codes={scheme_code},
+        start=start, end=end,
+    )
+    report.notes = notes + report.notes
+    return report
+
+
+def _history_from_amfi(
+    *, store: LocalStore, client: Any, scheme_code: int, start: date, end: date, mf: int
+) -> ImportReport:
+    from mftrack.adapters.amfi.history import parse_history_report
+
+    total: ImportReport | None = None
+    for text in _as_iterable(client.fetch_history_windows(start, end, mf=mf)):
+        parsed = parse_history_report(text)
+        part = store_parsed(
+            store, parsed, origin=f"amfi-history:{scheme_code}", scheme_codes={scheme_code},
+            start=start, end=end,
+        )
+        if total is None:
+            total = part
+        else:
+            total.rows += part.rows
+            total.quotes += part.quotes
+            total.navs_written += part.navs_written
+            total.schemes = max(total.schemes, part.schemes)
+            total.problems.extend(part.problems)
+    if total is None:
+        raise RemoteDataError("AMFI's history report returned nothing")
+    return total
+
+
+def _as_iterable(value: Any) -> Iterable[str]:
+    return [value] if isinstance(value, str) else value

@@ -1,0 +1,121 @@
+"""Finding schemes: by AMFI code, by ISIN, or by a search phrase that must not be guessed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mftrack.errors import AmbiguousError, NotFoundError
+
+if TYPE_CHECKING:
+    from mftrack.adapters.sqlite.store import LocalStore, StoredScheme
+
+ISIN_RE = re.compile(r"^INF[0-9A-Z]{9}$")
+NO_SCHEMES_HINT = "load NAVs first: `mftrack nav pull` (online) or `mftrack nav import FILE`"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    scheme_code: int
+    name: str
+    score: float
+
+
+def _label(code: int, name: str, plan: str | None, option: str | None) -> str:
+    parts = [name]
+    for extra in (plan, option):
+        if extra and extra.lower() not in name.lower():
+            parts.append(extra)
+    return " - ".join(parts)
+
+
+def search_schemes(store: LocalStore, query: str, *, limit: int = 10) -> list[SearchHit]:
+    """Exact code or ISIN first, then a fuzzy ranking over names (rapidfuzz)."""
+    text = query.strip()
+    if not text:
+        return []
+    if text.isdigit():
+        scheme = store.get_scheme(int(text))
+        return [SearchHit(scheme.scheme_code, scheme.display_name, 100.0)] if scheme else []
+    if ISIN_RE.match(text.upper()):
+        return [
+            SearchHit(s.scheme_code, s.display_name, 100.0)
+            for s in store.schemes_by_isin(text.upper())
+        ]
+    from rapidfuzz import fuzz, process, utils
+
+    names = store.scheme_names()
+    labels = {code: _label(code, name, plan, option) for code, name, plan, option in names}
+    matches = process.extract(
+        text, labels, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit * 3
+    )
+    words = text.lower().split()
+    hits = []
+    for label, score, code in matches:
+        # Every word of the query present scores above a merely similar name.
+        bonus = 10.0 if all(w in label.lower() for w in words) else 0.0
+        hits.append(SearchHit(code, label, min(100.0, score + bonus)))
+    hits.sort(key=lambda h: (-h.score, h.name))
+    return hits[:limit]
+
+
+def resolve_scheme(store: LocalStore, query: str) -> StoredScheme:
+    """One scheme for a code, an ISIN or a phrase; never a guess.
+
+    A phrase resolves only when exactly one scheme name contains every word of it; several
+    raise AmbiguousError listing them, none raise NotFoundError with near matches.
+    """
+    text = query.strip()
+    if not text:
+        raise NotFoundError("no scheme given", hint="pass a scheme code, an ISIN or a name")
+    if store.scheme_count() == 0:
+        raise NotFoundError(f"no scheme {text!r}: the scheme list is empty", hint=NO_SCHEMES_HINT)
+    if text.isdigit():
+        scheme = store.get_scheme(int(text))
+        if scheme is None:
+            raise NotFoundError(f"no scheme with AMFI code {text}", hint=NO_SCHEMES_HINT)
+        return scheme
+    if ISIN_RE.match(text.upper()):
+        found = store.schemes_by_isin(text.upper())
+        if not found:
+            raise NotFoundError(f"no scheme with ISIN {text.upper()}", hint=NO_SCHEMES_HINT)
+        if len(found) > 1:
+            # One ISIN can sit under two scheme codes in AMFI's file (amfi-formats.md 1.4).
+            raise AmbiguousError(
+                f"ISIN {text.upper()} belongs to {len(found)} scheme codes",
+                candidates=[f"{s.scheme_code}  {s.display_name}" for s in found],
+                hint="pass the scheme code instead",
+            )
+        return found[0]
+    words = text.lower().split()
+    containing = [
+        (code, _label(code, name, plan, option))
+        for code, name, plan, option in store.scheme_names()
+        if all(w in _label(code, name, plan, option).lower() for w in words)
+    ]
+    if len(containing) == 1:
+        scheme = store.get_scheme(containing[0][0])
+        assert scheme is not None
+        return scheme
+    if not containing:
+        near = search_schemes(store, text, limit=5)
+        raise NotFoundError(
+            f"no scheme name contains all of {text!r}",
+            hint=(
+                "closest: " + "; ".join(f"{h.scheme_code} {h.name}" for h in near)
+                if near
+                else NO_SCHEMES_HINT
+            ),
+        )
+    containing.sort(key=lambda item: item[1])
+    shown = containing[:15]
+    more = len(containing) - len(shown)
+    return_candidates = [f"{code}  {label}" for code, label in shown]
+    if more:
+        return_candidates.append(f"… and {more} more")
+    raise AmbiguousError(
+        f"{text!r} matches {len(containing)} schemes",
+        candidates=return_candidates,
+        hint="pass the scheme code (first column) or a longer phrase",
+    )

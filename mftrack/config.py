@@ -156,7 +156,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec(
         "nav.stale_after_days",
-        5,
+        7,
         _positive_int,
         "warn when the NAV used is older than this many days",
     ),

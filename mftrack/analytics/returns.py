@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+_ZERO = Decimal(0)
+
 
 def xirr(flows: Iterable[tuple[date, Decimal]]) -> float | None:
     """Return the annual XIRR of `flows` as a fraction (0.1 = 10 %), or None if it has none.
@@ -23,18 +25,18 @@ def xirr(flows: Iterable[tuple[date, Decimal]]) -> float | None:
     or when the root is not a finite rate above -100 %.
     """
     merged: dict[date, Decimal] = {}
+    get = merged.get
     for on, amount in flows:
-        merged[on] = merged.get(on, Decimal(0)) + amount
-    dated = sorted((on, amount) for on, amount in merged.items() if amount)
-    if not any(a < 0 for _, a in dated) or not any(a > 0 for _, a in dated):
+        merged[on] = get(on, _ZERO) + amount
+    if not any(a < 0 for a in merged.values()) or not any(a > 0 for a in merged.values()):
         return None
 
     import pyxirr  # imported here so that importing mftrack.analytics stays cheap
 
     try:
         rate = pyxirr.xirr(
-            [on for on, _ in dated],
-            [float(amount) for _, amount in dated],
+            list(merged),
+            [float(amount) for amount in merged.values()],
             day_count=pyxirr.DayCount.ACT_365F,  # F10: actual days / 365, as Excel
         )
     except (pyxirr.InvalidPaymentsError, ValueError, OverflowError, ArithmeticError):

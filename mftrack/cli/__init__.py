@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from mftrack import __version__
-from mftrack.cli import config_cmd, nav, scheme, sip
+from mftrack.cli import config_cmd, demo, nav, scheme, sip, summary
 from mftrack.cli.errors import ErrorReportingGroup
 from mftrack.cli.runtime import Runtime
 
@@ -50,6 +50,8 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(nav.app, name="nav")
 app.add_typer(scheme.app, name="scheme")
 sip.register(app)
+app.command("summary")(summary.summary)
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

@@ -123,24 +123,19 @@ def list_sips(
         runtime.info("No SIPs yet. Add one with `mftrack add-sip SCHEME --amount 5000 --start "
                      "YYYY-MM-DD`.")
         return
-    from rich.table import Table
-
-    from mftrack.render.formatting import rupees
-
-    table = Table(box=None, pad_edge=False)
-    for column, justify in (("id", "left"), ("code", "right"), ("scheme", "left"),
-                            ("amount", "right"), ("day", "right"), ("start", "left"),
-                            ("end", "left"), ("status", "left"), ("label", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
     from decimal import Decimal
 
+    from mftrack.render.formatting import rupees
+    from mftrack.render.tables import Col, fit_table
+
+    cells = []
     for row in rows:
         step = ""
         if row["step_up_kind"] == "percent":
             step = f" +{row['step_up_value']}%/yr"
         elif row["step_up_kind"] == "amount":
             step = f" +₹{row['step_up_value']}/yr"
-        table.add_row(
+        cells.append((
             row["id"][:8],
             str(row["scheme_code"]),
             row["scheme_name"] or "(unknown scheme)",
@@ -150,7 +145,14 @@ def list_sips(
             row["end_date"] or "",
             row["status"],
             row["label"] or "",
-        )
+        ))
+    table = fit_table(
+        [Col("id", keep_if_empty=True), Col("code", "right", drop_order=2),
+         Col("scheme", flexible=True), Col("amount", "right"), Col("day", "right", drop_order=1),
+         Col("start"), Col("end", drop_order=4), Col("status"), Col("label", drop_order=3)],
+        cells,
+        width=runtime.out.width,
+    )
     runtime.out.print(table)
 
 

@@ -56,6 +56,19 @@ def years_between(start: date, end: date) -> int:
     return max(years, 0)
 
 
+def anniversary(start: date, years: int) -> date:
+    """Return the date `years` full years after `start`; date.max beyond the calendar.
+
+    29 Feb falls on 1 Mar in common years, so years_between(start, anniversary(start, n)) == n.
+    """
+    year = start.year + years
+    if year > date.max.year:
+        return date.max
+    if start.month == 2 and start.day == 29 and not is_leap_year(year):
+        return date(year, 3, 1)
+    return date(year, start.month, start.day)
+
+
 def validate_sip_day(day: int) -> int:
     """Return `day` if it is a valid SIP day (1-31), else raise InvalidInputError."""
     if not 1 <= day <= 31:
@@ -72,19 +85,26 @@ def instalment_dates(start: date, day: int, end: date) -> list[date]:
     `end` is inclusive (an end date or the valuation date). Empty when `end` comes first.
     """
     validate_sip_day(day)
-    first = on_day(start.year, start.month, day)
-    index = start.year * 12 + start.month - 1
-    if first < start:
-        index += 1
+    year, month = start.year, start.month
+    if on_day(year, month, day) < start:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     dates: list[date] = []
+    append = dates.append
+    # Hot path (every SIP on every valuation): plain int arithmetic, no helper calls.
     while True:
-        year, month0 = divmod(index, 12)
-        month = month0 + 1
-        due = date(year, month, min(day, days_in_month(year, month)))
+        if day <= 28:
+            due = date(year, month, day)
+        elif month == 2:
+            due = date(year, 2, min(day, 29 if is_leap_year(year) else 28))
+        else:
+            due = date(year, month, min(day, _DAYS_IN_MONTH[month - 1]))
         if due > end:
             return dates
-        dates.append(due)
-        index += 1
+        append(due)
+        if month == 12:
+            year, month = year + 1, 1
+        else:
+            month += 1
 
 
 def month_ends(start: date, end: date) -> list[date]:

@@ -15,13 +15,14 @@ Rules (see docs/returns-and-xirr.md):
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from operator import attrgetter
+from typing import NamedTuple
 
 from mftrack.analytics.returns import xirr
 from mftrack.domain.calendar import month_ends, years_between
@@ -54,10 +55,14 @@ class InstalmentStatus(StrEnum):
     NAV_GAP = "nav_gap"  # the next NAV is more than max_roll_days away: a hole in the history
 
 
-@dataclass(frozen=True, slots=True)
-class Instalment:
-    """One instalment of a SIP as valued: a lot of its own (F4). Allotment fields are None
-    unless `status` is ALLOTTED; `amount = stamp_duty + net_amount` when they are set."""
+class Instalment(NamedTuple):
+    """One instalment of a SIP as valued: a lot of its own (F4).
+
+    The allotment fields are None unless `status` is ALLOTTED, and then
+    `amount == stamp_duty + net_amount`. A NamedTuple rather than a frozen dataclass: a
+    valuation builds one per instalment (180,000 for a large portfolio) and a tuple is built
+    about 3x faster; it is just as immutable.
+    """
 
     sip_id: str
     scheme_code: int
@@ -119,40 +124,73 @@ class PortfolioSummary:
     warnings: tuple[str, ...]
 
 
-class _Allotter:
-    """Allots instalments against one NAV series; caches the stamp-duty split per amount."""
+class _SchemeBook:
+    """Allots the instalments of every SIP on one scheme and keeps the running totals."""
 
-    __slots__ = ("_as_of", "_dates", "_max_roll", "_navs", "_quantum", "_rounding", "_split")
+    __slots__ = (
+        "allotted", "as_of", "code", "dates", "gaps", "invested", "lots", "max_roll", "navs",
+        "outflows", "pending", "quantum", "rounding", "stamp", "stamp_from", "units", "usable",
+    )  # fmt: skip
 
     def __init__(
-        self, navs: NavSeries, as_of: date, places: int, rounding: str, max_roll_days: int
+        self, code: int, navs: NavSeries, as_of: date, places: int, rounding: str, max_roll: int
     ) -> None:
-        self._dates = navs.dates
-        self._navs = navs.navs
-        self._as_of = as_of
-        self._quantum = unit_quantum(places)
-        self._rounding = rounding
-        self._max_roll = timedelta(days=max_roll_days)
-        self._split: dict[tuple[Decimal, bool], tuple[Decimal, Decimal]] = {}
+        self.code = code
+        self.dates = navs.dates
+        self.navs = navs.navs
+        self.as_of = as_of
+        self.usable = bisect_right(self.dates, as_of)  # NAVs dated after as_of are unknown yet
+        self.stamp_from = bisect_left(self.dates, STAMP_DUTY_START)  # F1
+        self.quantum = unit_quantum(places)
+        self.rounding = rounding
+        self.max_roll = timedelta(days=max_roll)
+        self.lots: list[Instalment] = []
+        self.allotted = self.pending = self.gaps = 0
+        self.invested = self.stamp = self.units = ZERO
+        self.outflows: dict[int, Decimal] = {}  # gross purchases by NAV index
 
-    def allot(self, sip_id: str, code: int, due: date, amount: Decimal) -> Instalment:
-        dates = self._dates
-        i = bisect_left(dates, due)  # F3: the first NAV on or after the due date
-        if i == len(dates) or dates[i] > self._as_of:
-            return Instalment(sip_id, code, due, amount, InstalmentStatus.PENDING)
-        nav_date = dates[i]
-        if nav_date - due > self._max_roll:
-            return Instalment(sip_id, code, due, amount, InstalmentStatus.NAV_GAP)
-        key = (amount, nav_date >= STAMP_DUTY_START)
-        split = self._split.get(key)
-        if split is None:
-            split = self._split[key] = split_stamp_duty(amount, nav_date)
-        nav = self._navs[i]
-        units = (split[1] / nav).quantize(self._quantum, rounding=self._rounding)
-        return Instalment(
-            sip_id, code, due, amount, InstalmentStatus.ALLOTTED,
-            nav_date, nav, split[0], split[1], units,
-        )  # fmt: skip
+    def add(self, sip_id: str, schedule: Iterable[tuple[date, Decimal]]) -> None:
+        """Allot `(due_date, amount)` pairs of one SIP, oldest first (the hot loop)."""
+        code, dates, navs, usable = self.code, self.dates, self.navs, self.usable
+        quantum, rounding, max_roll = self.quantum, self.rounding, self.max_roll
+        lots, outflows = self.lots, self.outflows
+        allotted_ = InstalmentStatus.ALLOTTED
+        invested = stamp = units = ZERO
+        allotted = pending = gaps = 0
+        split_for: tuple[Decimal, bool] | None = None
+        duty = net = ZERO
+        lo = 0
+        for due, amount in schedule:
+            i = lo = bisect_left(dates, due, lo)  # F3: the first NAV on or after the due date
+            if i >= usable:
+                lots.append(Instalment(sip_id, code, due, amount, InstalmentStatus.PENDING))
+                pending += 1
+                continue
+            nav_date = dates[i]
+            if nav_date - due > max_roll:
+                lots.append(Instalment(sip_id, code, due, amount, InstalmentStatus.NAV_GAP))
+                gaps += 1
+                continue
+            dutiable = i >= self.stamp_from
+            if split_for != (amount, dutiable):
+                split_for = (amount, dutiable)
+                duty, net = split_stamp_duty(amount, nav_date)
+            nav = navs[i]
+            bought = (net / nav).quantize(quantum, rounding=rounding)
+            lots.append(
+                Instalment(sip_id, code, due, amount, allotted_, nav_date, nav, duty, net, bought)
+            )
+            allotted += 1
+            invested += amount
+            stamp += duty
+            units += bought
+            outflows[i] = outflows.get(i, ZERO) + amount
+        self.allotted += allotted
+        self.pending += pending
+        self.gaps += gaps
+        self.invested += invested
+        self.stamp += stamp
+        self.units += units
 
 
 def allot(
@@ -169,9 +207,10 @@ def allot(
     PENDING when no such NAV is dated on or before `as_of`; NAV_GAP when it is more than
     `max_roll_days` after the due date.
     """
-    allotter = _Allotter(navs, as_of, unit_places, unit_rounding, max_roll_days)
     s = scheduled
-    return allotter.allot(s.sip_id, s.scheme_code, s.due_date, s.amount)
+    book = _SchemeBook(s.scheme_code, navs, as_of, unit_places, unit_rounding, max_roll_days)
+    book.add(s.sip_id, [(s.due_date, s.amount)])
+    return book.lots[0]
 
 
 def _ratio(gain: Decimal, invested: Decimal) -> Decimal | None:
@@ -192,63 +231,43 @@ def _xirr_if_a_year(
 
 
 def _summarise_scheme(
-    code: int,
-    name: str,
-    lots: list[Instalment],
-    navs: NavSeries,
-    as_of: date,
-    stale_after_days: int,
-    outflows: dict[date, Decimal],
-) -> SchemeSummary:
-    """Sum one scheme's lots; add its purchases to `outflows` (by NAV date) as a side result."""
-    lots.sort(key=attrgetter("due_date"))  # stable: each SIP's lots are already in order
-    allotted = pending = gaps = 0
-    invested = stamp = units = ZERO
-    mine: dict[date, Decimal] = {}
-    first: date | None = None
-    for lot in lots:
-        if lot.status is InstalmentStatus.ALLOTTED:
-            allotted += 1
-            invested += lot.amount
-            stamp += lot.stamp_duty  # type: ignore[operator]  # set when ALLOTTED
-            units += lot.units  # type: ignore[operator]
-            on: date = lot.nav_date  # type: ignore[assignment]
-            mine[on] = mine.get(on, ZERO) + lot.amount
-            if first is None or on < first:
-                first = on
-        elif lot.status is InstalmentStatus.PENDING:
-            pending += 1
-        else:
-            gaps += 1
-    for on, amount in mine.items():
-        outflows[on] = outflows.get(on, ZERO) + amount
-
+    book: _SchemeBook, name: str, navs: NavSeries, stale_after_days: int
+) -> tuple[SchemeSummary, dict[date, Decimal]]:
+    """Return the scheme's summary and its gross purchases by NAV date (for the total XIRR)."""
+    as_of = book.as_of
+    lots = book.lots
+    lots.sort(key=attrgetter("due_date"))  # stable; each SIP's run is already in order
+    outflows = {book.dates[i]: amount for i, amount in sorted(book.outflows.items())}
+    first = next(iter(outflows), None)
     latest = navs.latest_on_or_before(as_of)
     nav_date, nav = latest if latest is not None else (None, None)
+    units, invested = book.units, book.invested
     value = paisa(units * nav) if nav is not None and units else ZERO
     gain = value - invested
-    return SchemeSummary(
-        scheme_code=code,
+    average_cost = (
+        (invested / units).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP) if units else None
+    )
+    summary = SchemeSummary(
+        scheme_code=book.code,
         scheme_name=name,
-        instalments=allotted,
-        pending=pending,
-        nav_gaps=gaps,
+        instalments=book.allotted,
+        pending=book.pending,
+        nav_gaps=book.gaps,
         invested=invested,
-        stamp_duty=stamp,
+        stamp_duty=book.stamp,
         units=units,
-        average_cost=(invested / units).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
-        if units
-        else None,
+        average_cost=average_cost,
         nav=nav,
         nav_date=nav_date,
         value=value,
         gain=gain,
         absolute_return=_ratio(gain, invested),
-        xirr=_xirr_if_a_year(mine, value, first, as_of),
+        xirr=_xirr_if_a_year(outflows, value, first, as_of),
         first_allotment=first,
         stale=nav_date is None or (as_of - nav_date).days > stale_after_days,
         lots=tuple(lots),
     )
+    return summary, outflows
 
 
 def _scheme_warnings(
@@ -292,37 +311,26 @@ def summarise(
     Several SIPs on one scheme add up into one `SchemeSummary`. Deleted SIPs are ignored.
     NAVs dated after `as_of` are never used, so a past `as_of` reproduces that day's view.
     """
-    lots_by_scheme: dict[int, list[Instalment]] = {}
-    allotters: dict[int, _Allotter] = {}
+    books: dict[int, _SchemeBook] = {}
     for sip in sips:
         if sip.deleted:
             continue
         code = sip.scheme_code
-        allotter = allotters.get(code)
-        if allotter is None:
+        book = books.get(code)
+        if book is None:
             navs = navs_by_scheme.get(code, _EMPTY)
-            allotter = _Allotter(navs, as_of, unit_places, unit_rounding, max_roll_days)
-            allotters[code] = allotter
-            lots_by_scheme[code] = []
-        one = allotter.allot
-        sip_id = sip.id
-        lots_by_scheme[code].extend(
-            [one(sip_id, code, due, amount) for due, amount in due_amounts(sip, as_of)]
-        )
+            book = _SchemeBook(code, navs, as_of, unit_places, unit_rounding, max_roll_days)
+            books[code] = book
+        book.add(sip.id, due_amounts(sip, as_of))
 
+    schemes: list[SchemeSummary] = []
     outflows: dict[date, Decimal] = {}
-    schemes = [
-        _summarise_scheme(
-            code,
-            scheme_names.get(code, ""),
-            lots,
-            navs_by_scheme.get(code, _EMPTY),
-            as_of,
-            stale_after_days,
-            outflows,
-        )
-        for code, lots in lots_by_scheme.items()
-    ]
+    for code, book in books.items():
+        navs = navs_by_scheme.get(code, _EMPTY)
+        scheme, flows = _summarise_scheme(book, scheme_names.get(code, ""), navs, stale_after_days)
+        schemes.append(scheme)
+        for on, amount in flows.items():
+            outflows[on] = outflows.get(on, ZERO) + amount
     schemes.sort(key=lambda s: (s.scheme_name.casefold(), s.scheme_code))
     warnings = [
         warning
@@ -340,8 +348,7 @@ def _total(
 ) -> PortfolioTotal:
     invested = sum((s.invested for s in schemes), ZERO)
     value = sum((s.value for s in schemes), ZERO)
-    firsts = [s.first_allotment for s in schemes if s.first_allotment is not None]
-    first = min(firsts) if firsts else None
+    first = min(outflows, default=None)
     return PortfolioTotal(
         instalments=sum(s.instalments for s in schemes),
         pending=sum(s.pending for s in schemes),

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from mftrack.domain.calendar import instalment_dates, years_between
+from mftrack.domain.calendar import anniversary, instalment_dates, years_between
 from mftrack.domain.money import whole_rupees
 
 
@@ -131,10 +131,21 @@ def amount_for(sip: Sip, due_date: date) -> Decimal:
     The amount in force (the latest amount change effective on or before the due date, else
     the SIP amount), stepped up once per full year since the SIP start or since that change.
     """
+    return _amount_until(sip, due_date)[0]
+
+
+def _amount_until(sip: Sip, due_date: date) -> tuple[Decimal, date]:
+    """Return the amount due on `due_date` and the first later date it may change on."""
     amount, since = governing_amount(sip, due_date)
-    if sip.step_up is None:
-        return amount
-    return stepped_amount(amount, sip.step_up, years_between(since, due_date))
+    changes_on = date.max
+    if sip.step_up is not None:
+        years = years_between(since, due_date)
+        amount = stepped_amount(amount, sip.step_up, years)
+        changes_on = anniversary(since, years + 1)
+    for change in sip.amount_changes:
+        if due_date < change.effective < changes_on:
+            changes_on = change.effective
+    return amount, changes_on
 
 
 def is_paused(sip: Sip, d: date) -> bool:
@@ -142,27 +153,35 @@ def is_paused(sip: Sip, d: date) -> bool:
     return any(p.start <= d and (p.end is None or d <= p.end) for p in sip.pauses)
 
 
-def due_amounts(sip: Sip, as_of: date) -> list[tuple[date, Decimal]]:
-    """Return `(due_date, amount)` for each instalment due up to `as_of` (inclusive).
+def instalment_schedule(sip: Sip, as_of: date) -> tuple[list[date], list[Decimal]]:
+    """Return the due dates up to `as_of` (inclusive) and the amount due on each.
 
-    The same rules as `scheduled_instalments`, without building objects (the valuation's hot
-    path). Deleted SIPs have none; instalments after `end_date` or inside a pause are skipped.
+    Two parallel lists with the same rules as `scheduled_instalments`, without building an
+    object per instalment (the valuation's hot path). Deleted SIPs have none; instalments
+    after `end_date` or inside a pause are skipped.
     """
     if sip.deleted:
-        return []
+        return [], []
     end = as_of if sip.end_date is None else min(sip.end_date, as_of)
     dates = instalment_dates(sip.start_date, sip.day, end)
     if sip.pauses:
         dates = [d for d in dates if not is_paused(sip, d)]
     if sip.step_up is None and not sip.amount_changes:
-        amount = sip.amount
-        return [(d, amount) for d in dates]
-    return [(d, amount_for(sip, d)) for d in dates]
+        return dates, [sip.amount] * len(dates)
+    # The amount only moves on a step-up anniversary or an amount change: recompute it there.
+    amounts: list[Decimal] = []
+    amount, changes_on = sip.amount, date.min
+    for d in dates:
+        if d >= changes_on:
+            amount, changes_on = _amount_until(sip, d)
+        amounts.append(amount)
+    return dates, amounts
 
 
 def scheduled_instalments(sip: Sip, as_of: date) -> list[ScheduledInstalment]:
     """Return the instalments of `sip` due on or before `as_of`, oldest first."""
+    dates, amounts = instalment_schedule(sip, as_of)
     return [
         ScheduledInstalment(sip.id, sip.scheme_code, due, amount)
-        for due, amount in due_amounts(sip, as_of)
+        for due, amount in zip(dates, amounts, strict=True)
     ]

@@ -45,19 +45,32 @@ def search_schemes(store: LocalStore, query: str, *, limit: int = 10) -> list[Se
         ]
     from rapidfuzz import fuzz, process, utils
 
-    names = store.scheme_names()
-    labels = {code: _label(code, name, plan, option) for code, name, plan, option in names}
-    matches = process.extract(
-        text, labels, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit * 3
-    )
+    labels = {code: _label(code, name, plan, option)
+              for code, name, plan, option in store.scheme_names()}
     words = text.lower().split()
-    hits = []
-    for label, score, code in matches:
-        # Every word of the query present scores above a merely similar name.
-        bonus = 10.0 if all(w in label.lower() for w in words) else 0.0
-        hits.append(SearchHit(code, label, min(100.0, score + bonus)))
-    hits.sort(key=lambda h: (-h.score, h.name))
-    return hits[:limit]
+    # Names holding every word of the query come first (shortest, i.e. closest, first); then
+    # names that are merely similar, ranked by rapidfuzz's token-set ratio.
+    containing = sorted(
+        (label for label in labels.values() if all(w in label.lower() for w in words)),
+        key=len,
+    )
+    hits: list[SearchHit] = []
+    seen: set[int] = set()
+    by_label = {label: code for code, label in labels.items()}
+    for label in containing[:limit]:
+        code = by_label[label]
+        seen.add(code)
+        hits.append(SearchHit(code, label, 100.0))
+    if len(hits) < limit:
+        matches = process.extract(
+            text, labels, scorer=fuzz.token_set_ratio, processor=utils.default_process,
+            limit=limit * 2,
+        )
+        for label, score, code in matches:
+            if code not in seen and len(hits) < limit:
+                seen.add(code)
+                hits.append(SearchHit(code, label, float(score)))
+    return hits
 
 
 def resolve_scheme(store: LocalStore, query: str) -> StoredScheme:

@@ -8,6 +8,8 @@ rows with `;`. They differ in blank lines, bracket spacing and columns (amfi-for
 * blank (`""` or `" "`)     -> ignored (2017 files use `""`, 2019+ use `" "`);
 * matching `_HEADING`       -> a section heading (scheme type + category);
 * anything else             -> a fund-house line, even with brackets (`IL&FS Mutual Fund (IDF)`).
+
+A fund-house line is only printed when the fund house changes, even across a heading.
 """
 
 from __future__ import annotations
@@ -97,7 +99,9 @@ def _read(layout: Layout, lines: list[str], start: int) -> ParsedNavFile:
             headings[heading] = None
             scheme_type = match.group(1) + " Schemes"
             category = _category(stripped, match.end() - 1, index, problems)
-            fund_house = None  # a new section starts with its own fund-house line
+            # No reset of `fund_house`: AMFI prints a fund-house line only when it changes, so
+            # a section whose first fund house ended the previous section starts with rows
+            # (2023+: ICICI under `Open Ended Schemes(Growth)`; UTI and Zerodha in 2026).
             continue
 
         rows += 1

@@ -256,19 +256,24 @@ class LocalStore:
             rows = conn.exec_driver_sql(sql, tuple(params)).fetchall()
         return [(fromiso(d), Decimal(v)) for d, v in rows]
 
-    def nav_histories(self, scheme_codes: Iterable[int]) -> dict[int, list[tuple[date, Decimal]]]:
+    def nav_histories(
+        self, scheme_codes: Iterable[int], *, start: date | None = None, end: date | None = None
+    ) -> dict[int, list[tuple[date, Decimal]]]:
         """NAV histories of several schemes in one query (the summary's hot path)."""
         codes = sorted(set(scheme_codes))
         result: dict[int, list[tuple[date, Decimal]]] = {code: [] for code in codes}
         if not codes:
             return result
         marks = ",".join("?" * len(codes))
+        low = (start or date.min).isoformat()
+        high = (end or date.max).isoformat()
         fromiso = date.fromisoformat
         with self.reading() as conn:
             rows = conn.exec_driver_sql(
                 "select scheme_code, nav_date, nav from navs "
-                f"where scheme_code in ({marks}) order by scheme_code, nav_date",
-                tuple(codes),
+                f"where scheme_code in ({marks}) and nav_date between ? and ? "
+                "order by scheme_code, nav_date",
+                (*codes, low, high),
             ).fetchall()
         for code, day, nav in rows:
             result[code].append((fromiso(day), Decimal(nav)))

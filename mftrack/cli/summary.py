@@ -1,0 +1,111 @@
+"""`mftrack summary`: per-scheme instalments, invested, units, value, gain and XIRR."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import typer
+
+from mftrack.cli.params import one_format, parse_date
+from mftrack.cli.runtime import Runtime
+
+CSV_COLUMNS = (
+    "scheme_code", "scheme_name", "instalments", "pending", "invested", "stamp_duty", "units",
+    "average_cost", "nav", "nav_date", "value", "gain", "absolute_return", "xirr",
+)
+
+
+def summary(
+    ctx: typer.Context,
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Value the portfolio as of this date (YYYY-MM-DD). Default: today."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
+    csv_out: bool = typer.Option(False, "--csv", help="Print CSV for spreadsheets."),
+) -> None:
+    """Your SIPs by scheme: instalments, invested, units, NAV, value, gain and XIRR.
+
+    Instalments are allotted at the scheme's first NAV on or after the due date, net of
+    0.005% stamp duty from July 2020. Instalments whose NAV is not known yet are pending.
+    XIRR is shown for holdings older than a year; younger ones show the absolute return.
+    """
+    from mftrack.services.portfolio import portfolio_summary, summary_as_dict
+
+    one_format(json_out, csv_out)
+    runtime: Runtime = ctx.obj
+    settings = runtime.settings
+    day = parse_date(as_of, option="--as-of") or runtime.today()
+    result, _ = portfolio_summary(
+        store=runtime.store,
+        as_of=day,
+        unit_places=settings["units.places"],
+        unit_rounding=settings["units.rounding"],
+        stale_after_days=settings["nav.stale_after_days"],
+    )
+    data = summary_as_dict(result)
+    for warning in data["warnings"]:
+        runtime.warn(warning)
+    if json_out:
+        runtime.write_data(json.dumps(data, indent=2))
+        return
+    if csv_out:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(data["schemes"])
+        total = {"scheme_name": "TOTAL", **data["total"]}
+        writer.writerow(total)
+        runtime.write_data(buffer.getvalue())
+        return
+    if not data["schemes"]:
+        runtime.info(
+            "No SIPs yet. Try `mftrack demo`, or add one: "
+            "`mftrack add-sip SCHEME --amount 5000 --start YYYY-MM-DD`."
+        )
+        return
+    runtime.out.print(render_summary(data, runtime.out.width))
+
+
+def render_summary(data: dict[str, Any], width: int) -> Any:
+    from decimal import Decimal
+
+    from mftrack.render.formatting import percent, rupees
+    from mftrack.render.tables import Col, fit_table
+
+    def money(text: str | None) -> str:
+        return rupees(Decimal(text)) if text is not None else "—"
+
+    rows = []
+    for s in data["schemes"]:
+        rows.append((
+            str(s["scheme_code"]),
+            s["scheme_name"],
+            str(s["instalments"]),
+            str(s["pending"]) if s["pending"] else "",
+            money(s["invested"]),
+            s["units"],
+            s["nav"] or "—",
+            s["nav_date"] or "—",
+            money(s["value"]),
+            money(s["gain"]),
+            percent(s["absolute_return"]),
+            percent(s["xirr"]),
+        ))
+    t = data["total"]
+    footer = ("", "Total", str(t["instalments"]), str(t["pending"]) if t["pending"] else "",
+              money(t["invested"]), "", "", "", money(t["value"]), money(t["gain"]),
+              percent(t["absolute_return"]), percent(t["xirr"]))
+    columns = [
+        Col("code", "right", drop_order=3), Col("scheme", flexible=True),
+        Col("inst", "right", drop_order=2), Col("pending", "right"),
+        Col("invested", "right"), Col("units", "right", drop_order=5),
+        Col("NAV", "right", drop_order=6), Col("NAV date", drop_order=4),
+        Col("value", "right"), Col("gain", "right", drop_order=1),
+        Col("return", "right"), Col("XIRR", "right"),
+    ]
+    return fit_table(columns, rows, footer=footer, width=width,
+                     title=f"Portfolio as of {data['as_of']}")

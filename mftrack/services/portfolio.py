@@ -1,0 +1,114 @@
+"""The portfolio summary: SIPs from the store, NAVs from the store, valued by the pure core.
+
+`summary_as_dict` is the one serialisation of a summary: `summary --json` prints it, and the
+charts and the PNG report read the same numbers, so they can never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP
+from typing import TYPE_CHECKING, Any
+
+from mftrack.domain.navs import NavSeries
+from mftrack.domain.portfolio import PortfolioSummary, summarise
+
+if TYPE_CHECKING:
+    from mftrack.adapters.sqlite.store import LocalStore
+    from mftrack.domain.sips import Sip
+
+ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
+
+
+def load_navs(
+    store: LocalStore, sips: list[Sip], as_of: date
+) -> dict[int, NavSeries]:
+    """NAV series of every scheme the SIPs invest in, from the first start up to `as_of`."""
+    live = [s for s in sips if not s.deleted]
+    if not live:
+        return {}
+    first = min(s.start_date for s in live)
+    histories = store.nav_histories({s.scheme_code for s in live}, start=first, end=as_of)
+    return {code: NavSeries(points) for code, points in histories.items()}
+
+
+def portfolio_summary(
+    *,
+    store: LocalStore,
+    as_of: date,
+    unit_places: int = 3,
+    unit_rounding: str = "down",
+    stale_after_days: int = 7,
+    scheme_codes: set[int] | None = None,
+) -> tuple[PortfolioSummary, dict[int, NavSeries]]:
+    """Value the user's SIPs on `as_of` (instalments and NAVs up to that date only)."""
+    sips = store.list_sips()
+    if scheme_codes is not None:
+        sips = [s for s in sips if s.scheme_code in scheme_codes]
+    navs = load_navs(store, sips, as_of)
+    schemes = store.get_schemes(s.scheme_code for s in sips)
+    names = {code: scheme.display_name for code, scheme in schemes.items()}
+    for sip in sips:
+        names.setdefault(sip.scheme_code, f"scheme {sip.scheme_code} (not in the scheme list)")
+    summary = summarise(
+        sips,
+        navs,
+        names,
+        as_of,
+        unit_places=unit_places,
+        unit_rounding=ROUNDING_MODES[unit_rounding],
+        stale_after_days=stale_after_days,
+    )
+    return summary, navs
+
+
+def _dec(value: Any) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def _rate(value: Any) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def summary_as_dict(summary: PortfolioSummary) -> dict[str, Any]:
+    """The `summary --json` object: decimals as strings, rates as fractions, dates ISO."""
+    schemes = []
+    for s in summary.schemes:
+        schemes.append(
+            {
+                "scheme_code": s.scheme_code,
+                "scheme_name": s.scheme_name,
+                "instalments": s.instalments,
+                "pending": s.pending,
+                "nav_gaps": s.nav_gaps,
+                "invested": _dec(s.invested),
+                "stamp_duty": _dec(s.stamp_duty),
+                "units": _dec(s.units),
+                "average_cost": _dec(s.average_cost),
+                "nav": _dec(s.nav),
+                "nav_date": s.nav_date.isoformat() if s.nav_date else None,
+                "value": _dec(s.value),
+                "gain": _dec(s.gain),
+                "xirr": _rate(s.xirr),
+                "absolute_return": _rate(s.absolute_return),
+                "first_allotment": s.first_allotment.isoformat() if s.first_allotment else None,
+                "stale": s.stale,
+            }
+        )
+    t = summary.total
+    return {
+        "as_of": summary.as_of.isoformat(),
+        "schemes": schemes,
+        "total": {
+            "instalments": t.instalments,
+            "pending": t.pending,
+            "invested": _dec(t.invested),
+            "stamp_duty": _dec(t.stamp_duty),
+            "value": _dec(t.value),
+            "gain": _dec(t.gain),
+            "xirr": _rate(t.xirr),
+            "absolute_return": _rate(t.absolute_return),
+            "first_allotment": t.first_allotment.isoformat() if t.first_allotment else None,
+        },
+        "warnings": list(summary.warnings),
+    }

@@ -1,0 +1,58 @@
+"""Test helpers: where the real data lives, and running the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "amfi-data"
+NAVALL = SHARED_DATA / "navall"
+MFAPI = SHARED_DATA / "mfapi"
+HISTORY = SHARED_DATA / "history-report"
+
+
+def mfapi_file(code: int) -> Path:
+    matches = sorted(MFAPI.glob(f"mfapi_{code}_*.json"))
+    assert matches, f"no mfapi file for {code}"
+    return matches[0]
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CliResult:
+    """Run the real `mftrack` entry point in-process, with stdout and stderr kept apart."""
+    from typer.testing import CliRunner
+
+    from mftrack.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+def run_subprocess(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60
+) -> CliResult:
+    """Run `python -m mftrack` in a child process (a real process: exit codes, streams, tty)."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mftrack", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=timeout,
+        cwd=REPO,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)

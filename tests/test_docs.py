@@ -1,0 +1,40 @@
+"""Docs that cannot drift: the exit-code table and the CLI reference."""
+
+from __future__ import annotations
+
+import re
+
+from mftrack.cli.errors import ExitCode
+from tests.helpers import REPO
+
+
+def test_exit_code_table_matches_the_enum() -> None:
+    text = (REPO / "docs" / "exit-codes.md").read_text(encoding="utf-8")
+    documented = {
+        int(code): name
+        for code, name in re.findall(r"^\|\s*(\d+)\s*\|\s*`(\w+)`", text, flags=re.MULTILINE)
+    }
+    assert documented == {member.value: member.name for member in ExitCode}
+
+
+def test_every_command_has_help_and_a_reference_entry() -> None:
+    from typer.main import get_command
+
+    from mftrack.cli import app
+
+    reference = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    root = get_command(app)
+    names: list[str] = []
+
+    def walk(command, prefix: str) -> None:  # type: ignore[no-untyped-def]
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(sub, f"{prefix} {name}".strip())
+        else:
+            names.append(prefix)
+            assert command.help, f"`mftrack {prefix}` has no help text"
+
+    walk(root, "")
+    missing = [name for name in names if f"mftrack {name}" not in reference]
+    assert not missing, f"not in docs/cli.md: {missing}"

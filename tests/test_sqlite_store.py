@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mftrack.adapters.sqlite.engine import HEAD_REVISION, KNOWN_REVISIONS, MIGRATIONS_DIR
+from mftrack.adapters.sqlite.store import LocalStore
+from mftrack.domain.schemes import NavQuote, SchemeInfo
+from mftrack.errors import StorageError
+
+
+def open_store(tmp_path: Path) -> LocalStore:
+    return LocalStore(tmp_path / "db" / "mftrack.db", backup_dir=tmp_path / "backups")
+
+
+def test_known_revisions_match_alembic_scripts() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    script = ScriptDirectory.from_config(config)
+    assert script.get_current_head() == HEAD_REVISION
+    chain = [rev.revision for rev in script.walk_revisions()]
+    assert sorted(chain) == sorted(KNOWN_REVISIONS)
+
+
+def test_migrated_schema_matches_table_definitions(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from mftrack.adapters.sqlite.tables import metadata
+
+    store = open_store(tmp_path)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    store.close()
+    assert diff == []
+
+
+def test_new_database_is_wal_and_stamped(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    store.close()
+    conn = sqlite3.connect(tmp_path / "db" / "mftrack.db")
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("select version_num from alembic_version").fetchone()[0] == HEAD_REVISION
+
+
+def test_database_from_a_newer_mftrack_is_refused_untouched(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    db = tmp_path / "db" / "mftrack.db"
+    conn = sqlite3.connect(db)
+    conn.execute("update alembic_version set version_num = '9999'")
+    conn.commit()
+    conn.close()
+    before = db.read_bytes()
+    with pytest.raises(StorageError, match="newer mftrack"):
+        open_store(tmp_path)
+    assert db.read_bytes() == before
+
+
+def test_backup_made_before_upgrade_from_a_known_old_revision(tmp_path: Path, monkeypatch) -> None:
+    from mftrack.adapters.sqlite import engine
+
+    store = open_store(tmp_path)
+    store.save_navs([SchemeInfo(7, "B")], [NavQuote(7, date(2024, 1, 2), Decimal("11"))],
+                    source="amfi")
+    store.close()
+    db = tmp_path / "db" / "mftrack.db"
+    conn = sqlite3.connect(db)
+    conn.execute("update alembic_version set version_num = '0000'")
+    conn.commit()
+    conn.close()
+    upgraded: list[bool] = []
+    monkeypatch.setattr(engine, "KNOWN_REVISIONS", ("0000", *KNOWN_REVISIONS))
+    monkeypatch.setattr(engine, "_upgrade", lambda eng: upgraded.append(True))
+    open_store(tmp_path).close()
+    assert upgraded == [True]
+    (backup,) = (tmp_path / "backups").glob("mftrack-*-rev0000.db")
+    copy = sqlite3.connect(backup)
+    assert copy.execute("select nav from navs where scheme_code = 7").fetchone() == ("11",)
+
+
+def test_corrupt_file_is_a_storage_error(tmp_path: Path) -> None:
+    db = tmp_path / "db" / "mftrack.db"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not a database, just text" * 100)
+    with pytest.raises(StorageError, match="cannot read the database"):
+        open_store(tmp_path)
+
+
+nav_values = st.decimals(
+    min_value=Decimal("0.00000001"), max_value=Decimal("9999999"), places=8, allow_nan=False
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(nav_values, min_size=1, max_size=20))
+def test_decimal_navs_round_trip_exactly(tmp_path_factory, values: list[Decimal]) -> None:
+    store = open_store(tmp_path_factory.mktemp("rt"))
+    quotes = [NavQuote(1, date(2020, 1, 1 + i), v) for i, v in enumerate(values)]
+    store.save_navs([SchemeInfo(1, "A")], quotes, source="amfi")
+    stored = store.nav_history(1)
+    store.close()
+    assert [v for _, v in stored] == values
+    assert [str(v) for _, v in stored] == [str(v) for v in values]
+
+
+def test_save_is_idempotent_and_amfi_beats_mfapi(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    quote = NavQuote(5, date(2025, 12, 10), Decimal("10.0087785"))
+    first = store.save_navs([SchemeInfo(5, "S")], [quote], source="amfi")
+    again = store.save_navs([SchemeInfo(5, "S")], [quote], source="amfi")
+    rounded = store.save_navs(
+        [SchemeInfo(5, "S")], [NavQuote(5, date(2025, 12, 10), Decimal("10.00878"))],
+        source="mfapi", trust_scheme_details=False,
+    )
+    assert (first.navs_written, again.navs_written, rounded.navs_written) == (1, 0, 0)
+    scheme = store.get_scheme(5)
+    assert scheme is not None and scheme.latest_nav == Decimal("10.0087785")
+    store.close()
+
+
+def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
+    first = open_store(tmp_path)
+    second = open_store(tmp_path)
+    errors: list[BaseException] = []
+
+    def write(store: LocalStore, code: int) -> None:
+        try:
+            for day in range(1, 29):
+                store.save_navs(
+                    [SchemeInfo(code, f"S{code}")],
+                    [NavQuote(code, date(2024, 2, day), Decimal(day))],
+                    source="amfi",
+                )
+        except BaseException as exc:  # pragma: no cover - the assertion reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(s, c)) for s, c in ((first, 1), (second, 2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert first.nav_count() == 56
+    first.close()
+    second.close()

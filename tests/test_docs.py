@@ -38,3 +38,23 @@ def test_every_command_has_help_and_a_reference_entry() -> None:
     walk(root, "")
     missing = [name for name in names if f"mftrack {name}" not in reference]
     assert not missing, f"not in docs/cli.md: {missing}"
+
+
+def test_cli_reference_is_generated_from_the_current_help() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cli_reference", REPO / "scripts" / "cli_reference.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    current = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert current == module.render(), "run: python scripts/cli_reference.py"
+
+
+def test_configuration_page_lists_every_setting() -> None:
+    from mftrack.config import SETTINGS
+
+    text = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for spec in SETTINGS:
+        assert f"`{spec.key}`" in text, spec.key
+        assert spec.env in text, spec.env

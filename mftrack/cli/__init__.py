@@ -19,6 +19,7 @@ app = typer.Typer(
     help="Track Indian mutual-fund SIPs offline: exact units, stamp duty, XIRR; opt-in sync.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -135,18 +135,37 @@ class LocalStore:
             (q.scheme_code, q.nav_date.isoformat(), str(q.nav), source) for q in quotes
         ]
         keep = "excluded.{0}" if trust_scheme_details else "coalesce(schemes.{0}, excluded.{0})"
-        detail_cols = ("isin_growth", "isin_reinvest", "plan", "option", "category",
+        detail_cols = ("name", "isin_growth", "isin_reinvest", "plan", "option", "category",
                        "scheme_type", "fund_house")
-        detail_sets = ", ".join(f"{c} = {keep.format(c)}" for c in detail_cols)
+        if not trust_scheme_details:
+            keep_name = "schemes.name"
+        else:
+            keep_name = "excluded.name"
+        sets = {c: keep.format(c) for c in detail_cols}
+        sets["name"] = keep_name
+        # The latest NAV follows the NAV table's precedence: a newer date always wins; on the
+        # same date mfapi's 5-decimal value never replaces AMFI's (amfi-formats.md §3).
+        newer = (
+            "excluded.latest_nav_date > coalesce(schemes.latest_nav_date, '') or "
+            "(excluded.latest_nav_date = schemes.latest_nav_date and ? != 'mfapi')"
+        )
+        sets["latest_nav"] = f"case when {newer} then excluded.latest_nav else schemes.latest_nav end"
+        sets["latest_nav_date"] = (
+            f"case when {newer} then excluded.latest_nav_date else schemes.latest_nav_date end"
+        )
+        assignments = ", ".join(f"{col} = {expr}" for col, expr in sets.items())
+        changed = " or ".join(f"schemes.{c} is not ({sets[c]})" for c in sets)
         scheme_sql = f"""
             insert into schemes (scheme_code, name, isin_growth, isin_reinvest, plan, option,
                 category, scheme_type, fund_house, latest_nav, latest_nav_date, updated_at)
             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            on conflict (scheme_code) do update set
-                name = {"excluded.name" if trust_scheme_details else "schemes.name"},
-                {detail_sets},
+            on conflict (scheme_code) do update set {assignments},
                 updated_at = excluded.updated_at
+            where {changed}
         """
+        # Each `?` in the assignments and the change test is the source, bound after the row.
+        extra = scheme_sql.count("?") - 12
+        scheme_rows = [(*row, *([source] * extra)) for row in scheme_rows]
         nav_sql = """
             insert into navs (scheme_code, nav_date, nav, source) values (?, ?, ?, ?)
             on conflict (scheme_code, nav_date) do update set
@@ -155,20 +174,12 @@ class LocalStore:
               and not (navs.source in ('amfi', 'amfi-history') and excluded.source = 'mfapi')
         """
         with self.transaction() as conn:
-            if scheme_rows:
-                conn.exec_driver_sql(scheme_sql, scheme_rows)
             written = 0
             if nav_rows:
                 cursor = conn.exec_driver_sql(nav_sql, nav_rows)
                 written = max(cursor.rowcount, 0)
-                # The latest NAV is read back from the NAV table, so the source-precedence rule
-                # above decides it too.
-                conn.exec_driver_sql(
-                    "update schemes set (latest_nav, latest_nav_date) = (select nav, nav_date "
-                    "from navs where navs.scheme_code = schemes.scheme_code "
-                    "order by nav_date desc limit 1) where scheme_code = ?",
-                    [(code,) for code in latest],
-                )
+            if scheme_rows:
+                conn.exec_driver_sql(scheme_sql, scheme_rows)
         return SaveCounts(schemes=len(scheme_rows), navs_written=written)
 
     def _scheme_from_row(self, row: Sequence[Any]) -> StoredScheme:

@@ -81,3 +81,46 @@ meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# The daemon's jobs: last run, result and next run, so `mftrack daemon status` works from
+# another shell.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(32), primary_key=True),
+    Column("last_started_at", String(32)),
+    Column("last_finished_at", String(32)),
+    Column("last_result", String(16)),  # ok | error | skipped
+    Column("last_message", Text),
+    Column("next_run_at", String(32)),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+)
+
+# Daily portfolio valuation precomputed by the daemon after each NAV update; scheme_code 0 is
+# the whole portfolio. Charts and the report read it instead of recomputing.
+valuations = Table(
+    "valuations",
+    metadata,
+    Column("valuation_date", String(10), primary_key=True),
+    Column("scheme_code", Integer, primary_key=True, autoincrement=False),
+    Column("invested", Text, nullable=False),
+    Column("units", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Outbox entries the server rejected for good (constraint, RLS, bad data): kept for the user
+# to see in `mftrack sync status`, out of the queue so it never jams.
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("mid", Integer, primary_key=True, autoincrement=False),
+    Column("table_name", String(32), nullable=False),
+    Column("row_id", String(36), nullable=False),
+    Column("base_version", Integer, nullable=False),
+    Column("fields", Text, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Column("code", String(16)),
+    Column("message", Text),
+    Column("failed_at", String(32), nullable=False),
+)

@@ -153,3 +153,34 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
     assert first.nav_count() == 56
     first.close()
     second.close()
+
+
+def test_real_upgrade_from_revision_0001_keeps_data_and_leaves_a_backup(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from mftrack.adapters.sqlite.engine import _make_engine
+
+    db = tmp_path / "db" / "mftrack.db"
+    db.parent.mkdir(parents=True)
+    engine = _make_engine(db)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.exec_driver_sql(
+            "insert into navs (scheme_code, nav_date, nav, source) values (9, '2024-01-02', "
+            "'12.3456', 'amfi')"
+        )
+    engine.dispose()
+    store = open_store(tmp_path)
+    assert store.nav_history(9) == [(date(2024, 1, 2), Decimal("12.3456"))]
+    with store.reading() as conn:
+        tables = {r[0] for r in conn.exec_driver_sql("select name from sqlite_master")}
+    store.close()
+    assert {"job_runs", "valuations", "dead_letters"} <= tables
+    (backup,) = (tmp_path / "backups").glob("mftrack-*-rev0001.db")
+    old = sqlite3.connect(backup)
+    assert old.execute("select version_num from alembic_version").fetchone() == ("0001",)
+    assert old.execute("select nav from navs").fetchone() == ("12.3456",)

@@ -1,0 +1,98 @@
+"""`mftrack summary` and `mftrack demo` through the real CLI, on real NAV histories."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from tests.helpers import mfapi_file, run_cli
+
+
+def load(*codes: int) -> None:
+    result = run_cli("nav", "import", *(str(mfapi_file(c)) for c in codes))
+    assert result.exit_code == 0, result.stderr
+
+
+def test_summary_json_is_one_object_with_the_documented_keys(monkeypatch) -> None:
+    load(120503, 122639)
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2021-04-05")
+    run_cli("add-sip", "122639", "--amount", "2500", "--start", "2025-06-10")
+    monkeypatch.setenv("MFTRACK_TODAY", "2025-12-10")
+    result = run_cli("summary", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)  # exactly one JSON document on stdout
+    assert data["as_of"] == "2025-12-10"
+    by_code = {s["scheme_code"]: s for s in data["schemes"]}
+    elss, ppfas = by_code[120503], by_code[122639]
+    for scheme in (elss, ppfas):
+        for key in ("scheme_name", "instalments", "pending", "invested", "units", "nav",
+                    "nav_date", "value", "gain", "xirr", "absolute_return"):
+            assert key in scheme
+        assert isinstance(scheme["invested"], str) and Decimal(scheme["invested"]) > 0
+        assert Decimal(scheme["gain"]) == Decimal(scheme["value"]) - Decimal(scheme["invested"])
+    # 2021-04-05 .. 2025-12-05: 57 monthly instalments of 5,000.
+    assert elss["instalments"] == 57 and elss["invested"] == "285000.00"
+    assert isinstance(elss["xirr"], float)
+    # Younger than a year: no XIRR, the absolute return instead (F10, SEBI).
+    assert ppfas["xirr"] is None and isinstance(ppfas["absolute_return"], float)
+    total = data["total"]
+    assert Decimal(total["invested"]) == Decimal(elss["invested"]) + Decimal(ppfas["invested"])
+    assert Decimal(total["value"]) == Decimal(elss["value"]) + Decimal(ppfas["value"])
+
+
+def test_as_of_in_the_past_uses_only_what_was_known_then() -> None:
+    load(120503)
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2021-04-05")
+    result = run_cli("summary", "--as-of", "2021-06-30", "--json")
+    (elss,) = json.loads(result.stdout)["schemes"]
+    assert elss["instalments"] == 3
+    assert elss["nav_date"] <= "2021-06-30"
+
+
+def test_instalments_after_the_last_nav_are_pending_not_dropped(monkeypatch) -> None:
+    load(120503)  # the history ends on 2025-12-11
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2025-10-20")
+    monkeypatch.setenv("MFTRACK_TODAY", "2026-02-25")
+    result = run_cli("summary", "--json")
+    (elss,) = json.loads(result.stdout)["schemes"]
+    assert elss["instalments"] == 2  # Oct 20, Nov 20
+    assert elss["pending"] == 3  # Dec 20, Jan 20, Feb 20: no NAV known yet
+    assert elss["invested"] == "10000.00"
+    assert "out of date" in result.stderr  # a stale NAV is warned about on stderr
+
+
+def test_csv_has_a_row_per_scheme_and_a_total() -> None:
+    load(120503)
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2021-04-05")
+    result = run_cli("summary", "--csv", "--as-of", "2025-12-10")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["scheme_name"] for r in rows][-1] == "TOTAL"
+    assert rows[0]["scheme_code"] == "120503"
+
+
+def test_empty_portfolio_says_how_to_start() -> None:
+    result = run_cli("summary")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "mftrack demo" in result.stderr
+
+
+def test_bad_as_of_is_a_usage_error() -> None:
+    result = run_cli("summary", "--as-of", "31/02/2024")
+    assert result.exit_code == 2
+    assert "is not a date" in result.stderr
+
+
+def test_demo_prints_a_real_summary_and_leaves_the_user_database_alone(isolated_home) -> None:
+    result = run_cli("demo", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["as_of"] == "2025-12-10"
+    assert len(data["schemes"]) == 5
+    assert all(Decimal(s["value"]) > 0 for s in data["schemes"])
+    assert not (isolated_home / "mftrack.db").exists()
+    assert (isolated_home / "demo" / "mftrack.db").exists()
+    again = run_cli("demo", "--json")
+    assert json.loads(again.stdout) == data  # rebuilt from scratch: same result

@@ -15,7 +15,6 @@ import random
 import sqlite3
 import sys
 import tempfile
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -23,8 +22,8 @@ from pathlib import Path
 from _common import best_of, line, run_process
 
 from mftrack.adapters.sqlite.store import LocalStore
-from mftrack.domain.schemes import NavQuote, SchemeInfo
 from mftrack.domain.portfolio import summarise
+from mftrack.domain.schemes import NavQuote, SchemeInfo
 from mftrack.services.portfolio import load_navs
 from mftrack.services.sips import add_sip
 

@@ -9,6 +9,8 @@ import pytest
 
 from tests.helpers import SHARED_DATA
 
+pytest_plugins = ["tests.loopback"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

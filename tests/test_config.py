@@ -52,7 +52,9 @@ def test_token_store_alias_variable(tmp_path: Path) -> None:
         ("MFTRACK_NETWORK_TIMEOUT", "0"),
     ],
 )
-def test_bad_environment_values_name_the_variable(tmp_path: Path, variable: str, value: str) -> None:
+def test_bad_environment_values_name_the_variable(
+    tmp_path: Path, variable: str, value: str
+) -> None:
     paths = resolve_paths({"MFTRACK_HOME": str(tmp_path)})
     with pytest.raises(ConfigError) as info:
         load_settings(paths, {variable: value})
@@ -62,7 +64,7 @@ def test_bad_environment_values_name_the_variable(tmp_path: Path, variable: str,
 def test_unknown_key_and_bad_toml_are_refused(tmp_path: Path) -> None:
     paths = resolve_paths({"MFTRACK_HOME": str(tmp_path)})
     paths.config_file.write_text("[units]\nplacez = 4\n")
-    with pytest.raises(ConfigError, match="unknown setting 'units.placez'"):
+    with pytest.raises(ConfigError, match=r"unknown setting 'units\.placez'"):
         load_settings(paths, {})
     paths.config_file.write_text("[units\n")
     with pytest.raises(ConfigError, match="not valid TOML"):

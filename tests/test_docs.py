@@ -43,7 +43,8 @@ def test_every_command_has_help_and_a_reference_entry() -> None:
 def test_cli_reference_is_generated_from_the_current_help() -> None:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("cli_reference", REPO / "scripts" / "cli_reference.py")
+    script = REPO / "scripts" / "cli_reference.py"
+    spec = importlib.util.spec_from_file_location("cli_reference", script)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

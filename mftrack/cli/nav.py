@@ -101,7 +101,9 @@ def history(
     ctx: typer.Context,
     scheme: str = typer.Argument(..., help="Scheme code, ISIN or name phrase."),
     start: str | None = typer.Option(
-        None, "--from", help="First date (YYYY-MM-DD). Default: your first SIP in it, or a year ago."
+        None,
+        "--from",
+        help="First date (YYYY-MM-DD). Default: your first SIP in it, or a year ago.",
     ),
     end: str | None = typer.Option(None, "--to", help="Last date (YYYY-MM-DD). Default: today."),
     source: str = typer.Option(

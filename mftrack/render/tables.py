@@ -50,7 +50,9 @@ def fit_table(
             min(widest[i], 24) if columns[i].flexible else widest[i] for i in keep
         ) + 2 * (len(keep) - 1)
 
-    droppable = sorted((i for i in keep if columns[i].drop_order), key=lambda i: -columns[i].drop_order)
+    droppable = sorted(
+        (i for i in keep if columns[i].drop_order), key=lambda i: -columns[i].drop_order
+    )
     while needed() > width and droppable:
         keep.remove(droppable.pop(0))
     fixed = sum(w for i, w in widest.items() if not columns[i].flexible)

@@ -24,7 +24,9 @@ def parse_amount(text: str | Decimal, *, what: str = "amount") -> Decimal:
     try:
         amount = Decimal(raw)
     except InvalidOperation as exc:
-        raise InvalidInputError(f"{what} {text!r} is not a number", hint="e.g. --amount 5000") from exc
+        raise InvalidInputError(
+            f"{what} {text!r} is not a number", hint="e.g. --amount 5000"
+        ) from exc
     if not amount.is_finite() or amount <= 0:
         raise InvalidInputError(f"{what} must be more than zero, got {text!r}")
     if amount != amount.quantize(Decimal("0.01")):

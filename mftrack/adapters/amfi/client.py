@@ -131,10 +131,11 @@ class AmfiClient:
         mf: int | None = None,
         window_days: int = HISTORY_WINDOW_DAYS,
     ) -> Iterator[str]:
-        """The history report for a long range, one request (and one text) per window of at
-        most `window_days` days, oldest window first; lazily, so a failure stops early."""
-        for start, end in history_windows(from_date, to_date, days=window_days):
-            yield self.fetch_history(start, end, mf=mf)
+        """The history report for a long range: one request (and one text) per window of at
+        most `window_days` days, oldest first. The range is checked now; the requests are made
+        lazily, as the iterator is consumed, so a failure stops the rest."""
+        windows = history_windows(from_date, to_date, days=window_days)
+        return (self.fetch_history(start, end, mf=mf) for start, end in windows)
 
     def fetch_mfapi(self, code: int) -> str:
         """mfapi.in's `/mf/{code}` JSON text (the scheme's whole NAV history)."""

@@ -137,10 +137,7 @@ class LocalStore:
         keep = "excluded.{0}" if trust_scheme_details else "coalesce(schemes.{0}, excluded.{0})"
         detail_cols = ("name", "isin_growth", "isin_reinvest", "plan", "option", "category",
                        "scheme_type", "fund_house")
-        if not trust_scheme_details:
-            keep_name = "schemes.name"
-        else:
-            keep_name = "excluded.name"
+        keep_name = "excluded.name" if trust_scheme_details else "schemes.name"
         sets = {c: keep.format(c) for c in detail_cols}
         sets["name"] = keep_name
         # The latest NAV follows the NAV table's precedence: a newer date always wins; on the
@@ -149,7 +146,9 @@ class LocalStore:
             "excluded.latest_nav_date > coalesce(schemes.latest_nav_date, '') or "
             "(excluded.latest_nav_date = schemes.latest_nav_date and ? != 'mfapi')"
         )
-        sets["latest_nav"] = f"case when {newer} then excluded.latest_nav else schemes.latest_nav end"
+        sets["latest_nav"] = (
+            f"case when {newer} then excluded.latest_nav else schemes.latest_nav end"
+        )
         sets["latest_nav_date"] = (
             f"case when {newer} then excluded.latest_nav_date else schemes.latest_nav_date end"
         )

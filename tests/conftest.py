@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import SHARED_DATA
 
-pytest_plugins = ["tests.loopback"]
+pytest_plugins = ["tests.loopback", "tests.standin.fixtures"]
 
 
 @pytest.fixture(autouse=True)

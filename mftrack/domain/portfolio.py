@@ -11,18 +11,21 @@ Rules (see docs/returns-and-xirr.md):
 - F5: units are estimated to `unit_places` decimals with `unit_rounding` (default 3, down).
 - F10: XIRR over purchases dated on their allotment (NAV) date and the value on `as_of`; None
   for holdings whose first allotment is less than a year old (absolute return is shown).
+
+A large portfolio has ~180,000 instalments, so the allotment loop keeps them in parallel
+columns and `Lots` builds an `Instalment` only when one is looked at.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from operator import attrgetter
-from typing import NamedTuple
+from itertools import pairwise
+from typing import overload
 
 from mftrack.analytics.returns import xirr
 from mftrack.domain.calendar import month_ends, years_between
@@ -36,7 +39,7 @@ from mftrack.domain.money import (
     unit_quantum,
 )
 from mftrack.domain.navs import NavSeries
-from mftrack.domain.sips import ScheduledInstalment, Sip, due_amounts
+from mftrack.domain.sips import ScheduledInstalment, Sip, instalment_schedule
 
 # The longest run of MF non-business days in the bundled AMFI histories is 6 days
 # (1-7 Oct 2014: Dussehra, Bakri Id and a weekend); 10 leaves room for rarer closures.
@@ -47,6 +50,7 @@ RATIO_QUANTUM = Decimal("0.000001")  # absolute return as a fraction, 0.0001 % r
 COST_QUANTUM = Decimal("0.0001")  # average cost per unit, to AMFI's 4 NAV decimals
 
 _EMPTY = NavSeries()
+_PENDING, _NAV_GAP = -1, -2  # markers in the NAV-index column
 
 
 class InstalmentStatus(StrEnum):
@@ -55,13 +59,12 @@ class InstalmentStatus(StrEnum):
     NAV_GAP = "nav_gap"  # the next NAV is more than max_roll_days away: a hole in the history
 
 
-class Instalment(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Instalment:
     """One instalment of a SIP as valued: a lot of its own (F4).
 
-    The allotment fields are None unless `status` is ALLOTTED, and then
-    `amount == stamp_duty + net_amount`. A NamedTuple rather than a frozen dataclass: a
-    valuation builds one per instalment (180,000 for a large portfolio) and a tuple is built
-    about 3x faster; it is just as immutable.
+    The allotment fields are None unless `status` is ALLOTTED; then
+    `amount == stamp_duty + net_amount`.
     """
 
     sip_id: str
@@ -74,6 +77,188 @@ class Instalment(NamedTuple):
     stamp_duty: Decimal | None = None
     net_amount: Decimal | None = None
     units: Decimal | None = None
+
+
+class _Columns:
+    """One scheme's instalments as parallel lists, in the order they were allotted."""
+
+    __slots__ = ("amount", "due", "duty", "index", "net", "sip_id", "units")
+
+    def __init__(self) -> None:
+        self.sip_id: list[str] = []
+        self.due: list[date] = []
+        self.amount: list[Decimal] = []
+        self.index: list[int] = []  # into the NAV series, or _PENDING / _NAV_GAP
+        self.duty: list[Decimal | None] = []
+        self.net: list[Decimal | None] = []
+        self.units: list[Decimal | None] = []
+
+
+class Lots(Sequence[Instalment]):
+    """The instalments of one scheme, by due date (then SIP order); read-only."""
+
+    __slots__ = ("_code", "_cols", "_dates", "_navs", "_order")
+
+    def __init__(self, code: int, cols: _Columns, navs: NavSeries, in_order: bool) -> None:
+        self._code = code
+        self._cols = cols
+        self._dates = navs.dates
+        self._navs = navs.navs
+        self._order: list[int] | None = None if in_order else self._sort(cols.due)
+
+    @staticmethod
+    def _sort(due: list[date]) -> list[int] | None:
+        if all(a <= b for a, b in pairwise(due)):
+            return None
+        return sorted(range(len(due)), key=due.__getitem__)
+
+    def _build(self, j: int) -> Instalment:
+        c = self._cols
+        i = c.index[j]
+        head = (c.sip_id[j], self._code, c.due[j], c.amount[j])
+        if i == _PENDING:
+            return Instalment(*head, InstalmentStatus.PENDING)
+        if i == _NAV_GAP:
+            return Instalment(*head, InstalmentStatus.NAV_GAP)
+        return Instalment(
+            *head, InstalmentStatus.ALLOTTED,
+            self._dates[i], self._navs[i], c.duty[j], c.net[j], c.units[j],
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self._cols.due)
+
+    @overload
+    def __getitem__(self, k: int) -> Instalment: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[Instalment]: ...
+    def __getitem__(self, k: int | slice) -> Instalment | list[Instalment]:
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        j = range(len(self))[k]  # normalises negatives, raises IndexError
+        return self._build(j if self._order is None else self._order[j])
+
+    def __iter__(self) -> Iterator[Instalment]:
+        order = range(len(self)) if self._order is None else self._order
+        return (self._build(j) for j in order)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Lots):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"<Lots: {len(self)} instalments of scheme {self._code}>"
+
+    def valued_with(self, navs: NavSeries) -> bool:
+        """Tell whether `navs` is the series these lots were allotted against."""
+        return navs.dates is self._dates or navs.dates == self._dates
+
+    def allotted_by_nav_index(self) -> dict[int, tuple[Decimal, Decimal]]:
+        """Return `{nav index: (gross amount, units)}` of allotted lots, merged per NAV date.
+
+        The index is into the `NavSeries` the summary was made with (see `valued_with`).
+        """
+        merged: dict[int, tuple[Decimal, Decimal]] = {}
+        c = self._cols
+        for i, amount, units in zip(c.index, c.amount, c.units, strict=True):
+            if i < 0 or units is None:
+                continue
+            had = merged.get(i)
+            merged[i] = (amount, units) if had is None else (had[0] + amount, had[1] + units)
+        return merged
+
+
+class _SchemeBook:
+    """Allots the instalments of every SIP on one scheme and keeps the running totals."""
+
+    __slots__ = (
+        "allotted", "as_of", "cols", "dates", "invested", "max_roll", "navs", "outflows",
+        "quantum", "rounding", "sips", "stamp", "stamp_from", "units", "usable",
+    )  # fmt: skip
+
+    def __init__(
+        self, navs: NavSeries, as_of: date, places: int, rounding: str, max_roll_days: int
+    ) -> None:
+        self.dates = navs.dates
+        self.navs = navs.navs
+        self.as_of = as_of
+        self.usable = bisect_right(self.dates, as_of)  # NAVs dated after as_of are unknown yet
+        self.stamp_from = bisect_left(self.dates, STAMP_DUTY_START)  # F1
+        self.quantum = unit_quantum(places)
+        self.rounding = rounding
+        self.max_roll = timedelta(days=max_roll_days)
+        self.cols = _Columns()
+        self.sips = self.allotted = 0
+        self.invested = self.stamp = self.units = ZERO
+        self.outflows: dict[int, Decimal] = {}  # gross purchases by NAV index
+
+    def add(self, sip_id: str, due_dates: list[date], amounts: list[Decimal]) -> None:
+        """Allot one SIP's instalments, oldest first (the hot loop: locals, no objects)."""
+        dates, navs, usable, stamp_from = self.dates, self.navs, self.usable, self.stamp_from
+        quantum, rounding, max_roll = self.quantum, self.rounding, self.max_roll
+        outflows, get_outflow = self.outflows, self.outflows.get
+        c = self.cols
+        c.sip_id.extend([sip_id] * len(due_dates))
+        c.due.extend(due_dates)
+        c.amount.extend(amounts)
+        index, duties, nets, unit_col = c.index, c.duty, c.net, c.units
+        invested = stamp = units = ZERO
+        allotted = 0
+        split_amount: Decimal | None = None
+        split_dutiable = False
+        duty = net = ZERO
+        i = 0
+        for due, amount in zip(due_dates, amounts, strict=True):
+            i = bisect_left(dates, due, i)  # F3: the first NAV on or after the due date
+            if i >= usable or dates[i] - due > max_roll:
+                index.append(_PENDING if i >= usable else _NAV_GAP)
+                duties.append(None)
+                nets.append(None)
+                unit_col.append(None)
+                continue
+            dutiable = i >= stamp_from
+            if amount is not split_amount or dutiable is not split_dutiable:
+                split_amount, split_dutiable = amount, dutiable
+                duty, net = split_stamp_duty(amount, dates[i])
+            bought = (net / navs[i]).quantize(quantum, rounding)  # positional: 2x faster
+            index.append(i)
+            duties.append(duty)
+            nets.append(net)
+            unit_col.append(bought)
+            allotted += 1
+            invested += amount
+            stamp += duty
+            units += bought
+            outflows[i] = get_outflow(i, ZERO) + amount
+        self.sips += 1
+        self.allotted += allotted
+        self.invested += invested
+        self.stamp += stamp
+        self.units += units
+
+
+def allot(
+    scheduled: ScheduledInstalment,
+    navs: NavSeries,
+    as_of: date,
+    *,
+    unit_places: int = DEFAULT_UNIT_PLACES,
+    unit_rounding: str = DEFAULT_UNIT_ROUNDING,
+    max_roll_days: int = DEFAULT_MAX_ROLL_DAYS,
+) -> Instalment:
+    """Allot one scheduled instalment at the first NAV on or after its due date (F3).
+
+    PENDING when no such NAV is dated on or before `as_of`; NAV_GAP when it is more than
+    `max_roll_days` after the due date.
+    """
+    s = scheduled
+    book = _SchemeBook(navs, as_of, unit_places, unit_rounding, max_roll_days)
+    book.add(s.sip_id, [s.due_date], [s.amount])
+    return Lots(s.scheme_code, book.cols, navs, in_order=True)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +282,7 @@ class SchemeSummary:
     xirr: float | None  # None under one year or without a solution (F10)
     first_allotment: date | None
     stale: bool  # no NAV, or the NAV is more than stale_after_days older than as_of
-    lots: tuple[Instalment, ...]  # every instalment, by due date
+    lots: Lots  # every instalment (allotted, pending, gap), by due date
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,95 +309,6 @@ class PortfolioSummary:
     warnings: tuple[str, ...]
 
 
-class _SchemeBook:
-    """Allots the instalments of every SIP on one scheme and keeps the running totals."""
-
-    __slots__ = (
-        "allotted", "as_of", "code", "dates", "gaps", "invested", "lots", "max_roll", "navs",
-        "outflows", "pending", "quantum", "rounding", "stamp", "stamp_from", "units", "usable",
-    )  # fmt: skip
-
-    def __init__(
-        self, code: int, navs: NavSeries, as_of: date, places: int, rounding: str, max_roll: int
-    ) -> None:
-        self.code = code
-        self.dates = navs.dates
-        self.navs = navs.navs
-        self.as_of = as_of
-        self.usable = bisect_right(self.dates, as_of)  # NAVs dated after as_of are unknown yet
-        self.stamp_from = bisect_left(self.dates, STAMP_DUTY_START)  # F1
-        self.quantum = unit_quantum(places)
-        self.rounding = rounding
-        self.max_roll = timedelta(days=max_roll)
-        self.lots: list[Instalment] = []
-        self.allotted = self.pending = self.gaps = 0
-        self.invested = self.stamp = self.units = ZERO
-        self.outflows: dict[int, Decimal] = {}  # gross purchases by NAV index
-
-    def add(self, sip_id: str, schedule: Iterable[tuple[date, Decimal]]) -> None:
-        """Allot `(due_date, amount)` pairs of one SIP, oldest first (the hot loop)."""
-        code, dates, navs, usable = self.code, self.dates, self.navs, self.usable
-        quantum, rounding, max_roll = self.quantum, self.rounding, self.max_roll
-        lots, outflows = self.lots, self.outflows
-        allotted_ = InstalmentStatus.ALLOTTED
-        invested = stamp = units = ZERO
-        allotted = pending = gaps = 0
-        split_for: tuple[Decimal, bool] | None = None
-        duty = net = ZERO
-        lo = 0
-        for due, amount in schedule:
-            i = lo = bisect_left(dates, due, lo)  # F3: the first NAV on or after the due date
-            if i >= usable:
-                lots.append(Instalment(sip_id, code, due, amount, InstalmentStatus.PENDING))
-                pending += 1
-                continue
-            nav_date = dates[i]
-            if nav_date - due > max_roll:
-                lots.append(Instalment(sip_id, code, due, amount, InstalmentStatus.NAV_GAP))
-                gaps += 1
-                continue
-            dutiable = i >= self.stamp_from
-            if split_for != (amount, dutiable):
-                split_for = (amount, dutiable)
-                duty, net = split_stamp_duty(amount, nav_date)
-            nav = navs[i]
-            bought = (net / nav).quantize(quantum, rounding=rounding)
-            lots.append(
-                Instalment(sip_id, code, due, amount, allotted_, nav_date, nav, duty, net, bought)
-            )
-            allotted += 1
-            invested += amount
-            stamp += duty
-            units += bought
-            outflows[i] = outflows.get(i, ZERO) + amount
-        self.allotted += allotted
-        self.pending += pending
-        self.gaps += gaps
-        self.invested += invested
-        self.stamp += stamp
-        self.units += units
-
-
-def allot(
-    scheduled: ScheduledInstalment,
-    navs: NavSeries,
-    as_of: date,
-    *,
-    unit_places: int = DEFAULT_UNIT_PLACES,
-    unit_rounding: str = DEFAULT_UNIT_ROUNDING,
-    max_roll_days: int = DEFAULT_MAX_ROLL_DAYS,
-) -> Instalment:
-    """Allot one scheduled instalment at the first NAV on or after its due date (F3).
-
-    PENDING when no such NAV is dated on or before `as_of`; NAV_GAP when it is more than
-    `max_roll_days` after the due date.
-    """
-    s = scheduled
-    book = _SchemeBook(s.scheme_code, navs, as_of, unit_places, unit_rounding, max_roll_days)
-    book.add(s.sip_id, [(s.due_date, s.amount)])
-    return book.lots[0]
-
-
 def _ratio(gain: Decimal, invested: Decimal) -> Decimal | None:
     if not invested:
         return None
@@ -231,14 +327,13 @@ def _xirr_if_a_year(
 
 
 def _summarise_scheme(
-    book: _SchemeBook, name: str, navs: NavSeries, stale_after_days: int
+    code: int, name: str, book: _SchemeBook, navs: NavSeries, stale_after_days: int
 ) -> tuple[SchemeSummary, dict[date, Decimal]]:
     """Return the scheme's summary and its gross purchases by NAV date (for the total XIRR)."""
     as_of = book.as_of
-    lots = book.lots
-    lots.sort(key=attrgetter("due_date"))  # stable; each SIP's run is already in order
-    outflows = {book.dates[i]: amount for i, amount in sorted(book.outflows.items())}
-    first = next(iter(outflows), None)
+    dates = book.dates
+    outflows = {dates[i]: amount for i, amount in book.outflows.items()}
+    first = dates[min(book.outflows)] if book.outflows else None
     latest = navs.latest_on_or_before(as_of)
     nav_date, nav = latest if latest is not None else (None, None)
     units, invested = book.units, book.invested
@@ -247,12 +342,13 @@ def _summarise_scheme(
     average_cost = (
         (invested / units).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP) if units else None
     )
+    pending = book.cols.index.count(_PENDING)
     summary = SchemeSummary(
-        scheme_code=book.code,
+        scheme_code=code,
         scheme_name=name,
         instalments=book.allotted,
-        pending=book.pending,
-        nav_gaps=book.gaps,
+        pending=pending,
+        nav_gaps=len(book.cols.index) - book.allotted - pending,
         invested=invested,
         stamp_duty=book.stamp,
         units=units,
@@ -265,7 +361,7 @@ def _summarise_scheme(
         xirr=_xirr_if_a_year(outflows, value, first, as_of),
         first_allotment=first,
         stale=nav_date is None or (as_of - nav_date).days > stale_after_days,
-        lots=tuple(lots),
+        lots=Lots(code, book.cols, navs, in_order=book.sips <= 1),
     )
     return summary, outflows
 
@@ -289,7 +385,7 @@ def _scheme_warnings(
         due = [lot.due_date for lot in s.lots if lot.status is InstalmentStatus.NAV_GAP]
         warnings.append(
             f"{label}: {s.nav_gaps} instalments due {due[0]} to {due[-1]} have no NAV "
-            f"within {max_roll_days} days (a gap in the NAV history); "
+            f"within {max_roll_days} days of the due date (a gap in the NAV history); "
             f"they are left out of the totals"
         )
     return warnings
@@ -315,19 +411,19 @@ def summarise(
     for sip in sips:
         if sip.deleted:
             continue
-        code = sip.scheme_code
-        book = books.get(code)
+        book = books.get(sip.scheme_code)
         if book is None:
-            navs = navs_by_scheme.get(code, _EMPTY)
-            book = _SchemeBook(code, navs, as_of, unit_places, unit_rounding, max_roll_days)
-            books[code] = book
-        book.add(sip.id, due_amounts(sip, as_of))
+            navs = navs_by_scheme.get(sip.scheme_code, _EMPTY)
+            book = _SchemeBook(navs, as_of, unit_places, unit_rounding, max_roll_days)
+            books[sip.scheme_code] = book
+        book.add(sip.id, *instalment_schedule(sip, as_of))
 
     schemes: list[SchemeSummary] = []
     outflows: dict[date, Decimal] = {}
     for code, book in books.items():
         navs = navs_by_scheme.get(code, _EMPTY)
-        scheme, flows = _summarise_scheme(book, scheme_names.get(code, ""), navs, stale_after_days)
+        name = scheme_names.get(code, "")
+        scheme, flows = _summarise_scheme(code, name, book, navs, stale_after_days)
         schemes.append(scheme)
         for on, amount in flows.items():
             outflows[on] = outflows.get(on, ZERO) + amount
@@ -394,9 +490,10 @@ def value_series(
 ) -> ValueSeries:
     """Return month-end value vs cumulative invested from the first allotment to `as_of`.
 
-    Uses the summary's lots, so the last point equals the summary's invested and value
-    exactly. A lot counts from its NAV date; each point uses the latest NAV on or before it.
-    `dates` replaces the default month ends (dates after `as_of` are dropped).
+    Built from the summary's lots with the same rounding, so the last point equals the
+    summary's invested and value exactly. A lot counts from its NAV date; each point uses the
+    latest NAV on or before it. `dates` replaces the default points (those after `as_of` are
+    dropped). `navs_by_scheme` must be the mapping the summary was made with.
     """
     as_of = summary.as_of
     first = summary.total.first_allotment
@@ -407,29 +504,26 @@ def value_series(
     else:
         points = []
     by_scheme: dict[int, tuple[ValuePoint, ...]] = {}
+    total_invested = [ZERO] * len(points)
+    total_value = [ZERO] * len(points)
     for scheme in summary.schemes:
         navs = navs_by_scheme.get(scheme.scheme_code, _EMPTY)
-        lots = sorted(
-            (lot for lot in scheme.lots if lot.status is InstalmentStatus.ALLOTTED),
-            key=attrgetter("nav_date"),
-        )
-        i, units, invested = 0, ZERO, ZERO
+        nav_dates, nav_values = navs.dates, navs.navs
+        if not scheme.lots.valued_with(navs):
+            raise ValueError(f"scheme {scheme.scheme_code}: not the NAVs the summary used")
+        bought = sorted(scheme.lots.allotted_by_nav_index().items())
+        k, units, invested = 0, ZERO, ZERO
         series: list[ValuePoint] = []
-        for point in points:
-            while i < len(lots) and lots[i].nav_date <= point:  # type: ignore[operator]
-                units += lots[i].units  # type: ignore[operator]
-                invested += lots[i].amount
-                i += 1
-            latest = navs.latest_on_or_before(point) if units else None
-            value = paisa(units * latest[1]) if latest is not None else ZERO
+        for n, point in enumerate(points):
+            known = bisect_right(nav_dates, point)  # NAVs dated on or before the point
+            while k < len(bought) and bought[k][0] < known:
+                invested += bought[k][1][0]
+                units += bought[k][1][1]
+                k += 1
+            value = paisa(units * nav_values[known - 1]) if units else ZERO
             series.append(ValuePoint(point, invested, value))
+            total_invested[n] += invested
+            total_value[n] += value
         by_scheme[scheme.scheme_code] = tuple(series)
-    total = tuple(
-        ValuePoint(
-            point,
-            sum((s[k].invested for s in by_scheme.values()), ZERO),
-            sum((s[k].value for s in by_scheme.values()), ZERO),
-        )
-        for k, point in enumerate(points)
-    )
+    total = tuple(map(ValuePoint, points, total_invested, total_value))
     return ValueSeries(as_of, total, by_scheme)

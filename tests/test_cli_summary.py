@@ -96,3 +96,13 @@ def test_demo_prints_a_real_summary_and_leaves_the_user_database_alone(isolated_
     assert (isolated_home / "demo" / "mftrack.db").exists()
     again = run_cli("demo", "--json")
     assert json.loads(again.stdout) == data  # rebuilt from scratch: same result
+
+
+def test_as_of_before_every_start_warns_about_nothing() -> None:
+    load(120503)
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2021-04-05")
+    result = run_cli("summary", "--as-of", "2015-01-01", "--json")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    (elss,) = json.loads(result.stdout)["schemes"]
+    assert elss["instalments"] == 0 and elss["pending"] == 0

@@ -105,7 +105,3 @@ def allocation(
         return [*shares, Share(f"{other} ({len(tail)})", folded, float(folded / grand), count)]
     return [Share(label, v, float(v / grand), members[label]) for label, v in ordered]
 
-
-def since(points: Iterable[tuple[date, Decimal]], start: date | None) -> list[tuple[date, Decimal]]:
-    """Return the points dated on or after `start` (all of them when `start` is None)."""
-    return [p for p in points if start is None or p[0] >= start]

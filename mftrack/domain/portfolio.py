@@ -370,6 +370,8 @@ def _scheme_warnings(
     s: SchemeSummary, navs: NavSeries, as_of: date, max_roll_days: int
 ) -> list[str]:
     label = f"{s.scheme_code} {s.scheme_name}".strip()
+    if s.instalments == 0 and s.pending == 0 and s.nav_gaps == 0:
+        return []  # nothing due yet on as_of: no NAV is needed, so nothing to warn about
     if not len(navs):
         return [f"{label}: no NAV history at all; its {s.pending} instalments are pending"]
     warnings: list[str] = []

@@ -1,0 +1,94 @@
+"""`mftrack report`: a one-page PNG (and/or PDF) of the portfolio to send to the family.
+
+The file is the data: nothing goes to stdout unless FILE is `-`, which writes the PNG or PDF
+bytes there. The "Wrote …" line is a message, on stderr (silenced by --quiet).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+import typer
+
+from mftrack.cli.params import parse_date
+from mftrack.cli.runtime import Runtime
+from mftrack.errors import InvalidInputError, NotFoundError
+
+AllocationChoice = Literal["category", "scheme", "fund-house"]
+
+
+def report(
+    ctx: typer.Context,
+    png: str | None = typer.Option(
+        None, "--png", metavar="FILE", help="Write the page as PNG to FILE ('-': stdout)."
+    ),
+    pdf: str | None = typer.Option(
+        None, "--pdf", metavar="FILE", help="Write the same page as PDF to FILE ('-': stdout)."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Value the portfolio as of this date (YYYY-MM-DD). Default: today."
+    ),
+    allocation: AllocationChoice = typer.Option(
+        "category", "--allocation", help="Allocation chart by category, scheme or fund-house."
+    ),
+) -> None:
+    """A one-page report: totals and XIRR, value vs invested, allocation, XIRR and a table.
+
+    A4 portrait at 200 dpi (1654 x 2338 pixels; taller when many schemes need the room), with
+    the numbers of `mftrack summary --json` for the same --as-of. Amounts in Indian digit
+    grouping (₹12,34,567), axes in lakh/crore. The path written is reported on stderr.
+    """
+    from mftrack.services.pictures import EMPTY_HINT, load_portfolio, report_data
+
+    if png is None and pdf is None:
+        raise InvalidInputError("say where to write the report",
+                                hint="mftrack report --png report.png (or --pdf report.pdf)")
+    if png == "-" and pdf == "-":
+        raise InvalidInputError("only one of --png and --pdf can be '-' (stdout)")
+    targets = [(png, "png"), (pdf, "pdf")]
+    for target, _ in targets:
+        if target not in (None, "-") and not Path(target).expanduser().parent.is_dir():
+            raise NotFoundError(f"folder {Path(target).expanduser().parent} does not exist",
+                                hint="create it first, or write the report somewhere else")
+    runtime: Runtime = ctx.obj
+    settings = runtime.settings
+    day = parse_date(as_of, option="--as-of") or runtime.today()
+    view = load_portfolio(
+        store=runtime.store,
+        as_of=day,
+        unit_places=settings["units.places"],
+        unit_rounding=settings["units.rounding"],
+        stale_after_days=settings["nav.stale_after_days"],
+    )
+    for warning in view.data["warnings"]:
+        runtime.warn(warning)
+    if view.is_empty:
+        runtime.info(f"No SIPs yet, so there is nothing to report; no file written.\n"
+                     f"Hint: {EMPTY_HINT}")
+        return
+    if not view.summary.total.instalments:
+        runtime.info(f"No instalment allotted by {day}, so there is nothing to report; "
+                     "no file written.\nHint: pick a later --as-of, or `mftrack nav pull`")
+        return
+    from mftrack.render.report_png import build_report, is_a4, pixel_size, save_report
+
+    figure = build_report(report_data(store=runtime.store, view=view), allocation_by=allocation)
+    width, height = pixel_size(figure)
+    for target, fmt in targets:
+        if target is None:
+            continue
+        fmt_literal: Literal["png", "pdf"] = "png" if fmt == "png" else "pdf"
+        if target == "-":
+            save_report(figure, sys.stdout.buffer, fmt=fmt_literal)
+            sys.stdout.buffer.flush()
+            continue
+        path = Path(target).expanduser()
+        try:
+            save_report(figure, str(path), fmt=fmt_literal)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        page = "one A4 page" if is_a4(figure) else "one page, taller than A4"
+        size = f" ({width} x {height} px)" if fmt == "png" else f" ({page})"
+        runtime.info(f"Wrote {path}{size}")

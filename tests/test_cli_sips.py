@@ -127,3 +127,9 @@ def test_sips_csv_has_a_header_and_a_row(with_schemes: None) -> None:
     assert len(lines) == 2 and ",120503," in lines[1]
     both = run_cli("sips", "--csv", "--json")
     assert both.exit_code == 2
+
+
+def test_label_longer_than_the_server_allows_is_refused(with_schemes: None) -> None:
+    result = run_cli("add-sip", "120503", "-a", "100", "-s", "2021-04-05", "--label", "x" * 501)
+    assert result.exit_code == 2 and "at most 500" in result.stderr
+    assert sips_json() == []

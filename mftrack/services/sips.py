@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
 
 MAX_AMOUNT = Decimal("100000000")  # ₹10 crore a month: anything above is a typo
+MAX_LABEL = 500  # the hosted schema's limit (docs/hosted-schema.md), so sync never rejects it
+
+
+def clean_label(label: str | None) -> str | None:
+    if label is None:
+        return None
+    text = " ".join(label.split())
+    if len(text) > MAX_LABEL:
+        raise InvalidInputError(f"--label is {len(text)} characters; at most {MAX_LABEL}")
+    return text or None
 
 
 def parse_amount(text: str | Decimal, *, what: str = "amount") -> Decimal:
@@ -84,7 +94,7 @@ def add_sip(
         day=_check_day(day if day is not None else start.day),
         end_date=end,
         step_up=step_up,
-        label=(label or None),
+        label=clean_label(label),
         created_at=now,
         updated_at=now,
     )
@@ -145,7 +155,7 @@ def edit_sip(
     elif step_up is not None:
         updated = replace(updated, step_up=step_up)
     if label is not None:
-        updated = replace(updated, label=label or None)
+        updated = replace(updated, label=clean_label(label))
     if updated == sip:
         raise InvalidInputError("nothing to change", hint="see `mftrack edit-sip --help`")
     return _save(store, sip, updated)

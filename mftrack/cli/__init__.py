@@ -9,7 +9,8 @@ from __future__ import annotations
 import typer
 
 from mftrack import __version__
-from mftrack.cli import config_cmd, demo, nav, scheme, sip, summary
+from mftrack.cli import account as account_cmd
+from mftrack.cli import chart, config_cmd, daemon, demo, logs, nav, report, scheme, sip, summary
 from mftrack.cli.errors import ErrorReportingGroup
 from mftrack.cli.runtime import Runtime
 
@@ -53,6 +54,11 @@ app.add_typer(scheme.app, name="scheme")
 sip.register(app)
 app.command("summary")(summary.summary)
 app.command("demo")(demo.demo)
+app.add_typer(chart.app, name="chart")
+app.command("report")(report.report)
+app.add_typer(daemon.app, name="daemon")
+app.add_typer(logs.app, name="logs")
+account_cmd.register(app)
 
 
 def main() -> None:

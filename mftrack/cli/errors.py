@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 import traceback
-from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
@@ -86,13 +85,11 @@ def _log_crash(runtime: Any) -> str | None:
     if paths is None:
         return None
     try:
-        paths.log_dir.mkdir(parents=True, exist_ok=True)
-        now = datetime.now().astimezone()
-        target = paths.log_dir / f"mftrack-{now:%Y-%m-%d}.log"
-        with target.open("a", encoding="utf-8") as handle:
-            handle.write(f"{now:%Y-%m-%d %H:%M:%S%z} ERROR cli unexpected error\n")
-            handle.write(traceback.format_exc())
-        return str(target)
+        # Through the log-file adapter (daemon issue): the same daily file and line format as
+        # the daemon's, and secrets in the traceback are redacted.
+        from mftrack.adapters.logfiles import log_crash
+
+        return str(log_crash(paths.log_dir, traceback.format_exc()))
     except OSError:
         return None
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mftrack.adapters.logfiles import redact
+from mftrack.adapters.sqlite.daemon_tables import job_run_rows, upsert_job_run
 
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
@@ -51,11 +52,6 @@ class JobRun:
         return data
 
 
-_UPSERT = (
-    "insert into job_runs (job, {cols}) values (?, {marks}) on conflict (job) do update set {sets}"
-)
-
-
 class JobRunStore:
     """`runner.JobState` over the local database."""
 
@@ -63,14 +59,7 @@ class JobRunStore:
         self.store = store
 
     def _upsert(self, job: str, values: dict[str, Any]) -> None:
-        cols = ", ".join(values)
-        sql = _UPSERT.format(
-            cols=cols,
-            marks=", ".join("?" * len(values)),
-            sets=", ".join(f"{name} = excluded.{name}" for name in values),
-        )
-        with self.store.transaction() as conn:
-            conn.exec_driver_sql(sql, (job, *values.values()))
+        upsert_job_run(self.store, job, values)
 
     def failures(self) -> dict[str, int]:
         return {run.job: run.consecutive_failures for run in read_job_runs(self.store)}
@@ -98,11 +87,7 @@ class JobRunStore:
 
 def read_job_runs(store: LocalStore) -> list[JobRun]:
     """Every job's row, by job name."""
-    with store.reading() as conn:
-        rows = conn.exec_driver_sql(
-            "select job, last_started_at, last_finished_at, last_result, last_message, "
-            "next_run_at, consecutive_failures from job_runs order by job"
-        ).fetchall()
+    rows = job_run_rows(store)
     return [
         JobRun(
             job=row[0],

@@ -143,16 +143,13 @@ def read_valuations(
 ) -> dict[date, tuple[Decimal, Decimal]]:
     """`{valuation_date: (invested, value)}` from the `valuations` table, in [start, end].
 
-    The one read of that table; it belongs in `LocalStore` once the daemon's writer lands
-    there (it uses only the store's public connection, no SQLAlchemy).
     """
-    with store.reading() as conn:
-        rows = conn.exec_driver_sql(
-            "select valuation_date, invested, value from valuations "
-            "where scheme_code = ? and valuation_date between ? and ?",
-            (scheme_code, start.isoformat(), end.isoformat()),
-        ).fetchall()
-    return {date.fromisoformat(d): (Decimal(i), Decimal(v)) for d, i, v in rows}
+    from mftrack.adapters.sqlite.daemon_tables import valuations_of
+
+    return {
+        day: (invested, value)
+        for day, _, invested, _, value in valuations_of(store, scheme_code, start=start, end=end)
+    }
 
 
 # --- allocation ------------------------------------------------------------------------------

@@ -84,28 +84,12 @@ def valuation_rows(summary: PortfolioSummary, navs: Mapping[int, NavSeries]) -> 
 
 
 def save_valuations(store: LocalStore, rows: list[ValuationRow]) -> None:
-    """Replace the whole series in one transaction (a history fetch can change past days).
+    """Replace the whole stored series (a history fetch can change past days)."""
+    from mftrack.adapters.sqlite.daemon_tables import replace_valuations
 
-    LocalStore has no valuations API yet; this is the one place that writes the table.
-    """
-    values = [
-        (
-            r.valuation_date.isoformat(),
-            r.scheme_code,
-            format(r.invested, "f"),
-            format(r.units, "f"),
-            format(r.value, "f"),
-        )
-        for r in rows
-    ]
-    with store.transaction() as conn:
-        conn.exec_driver_sql("delete from valuations")
-        if values:
-            conn.exec_driver_sql(
-                "insert into valuations (valuation_date, scheme_code, invested, units, value) "
-                "values (?, ?, ?, ?, ?)",
-                values,
-            )
+    replace_valuations(
+        store, [(r.valuation_date, r.scheme_code, r.invested, r.units, r.value) for r in rows]
+    )
 
 
 def refresh_valuations(
@@ -137,13 +121,6 @@ def refresh_valuations(
 
 def read_valuations(store: LocalStore, *, scheme_code: int = TOTAL) -> list[ValuationRow]:
     """The stored series of one scheme (0: the portfolio), oldest first."""
-    with store.reading() as conn:
-        found = conn.exec_driver_sql(
-            "select valuation_date, scheme_code, invested, units, value from valuations "
-            "where scheme_code = ? order by valuation_date",
-            (scheme_code,),
-        ).fetchall()
-    return [
-        ValuationRow(date.fromisoformat(d), code, Decimal(i), Decimal(u), Decimal(v))
-        for d, code, i, u, v in found
-    ]
+    from mftrack.adapters.sqlite.daemon_tables import valuations_of
+
+    return [ValuationRow(*row) for row in valuations_of(store, scheme_code)]

@@ -48,14 +48,13 @@ def _dates(runtime: Runtime, since: str | None, as_of: str | None) -> tuple[date
 
 def _view(runtime: Runtime, day: date, scheme_codes: set[int] | None = None) -> PortfolioView:
     from mftrack.services.pictures import load_portfolio
+    from mftrack.services.portfolio import valuation_options
 
     settings = runtime.settings
     view = load_portfolio(
         store=runtime.store,
         as_of=day,
-        unit_places=settings["units.places"],
-        unit_rounding=settings["units.rounding"],
-        stale_after_days=settings["nav.stale_after_days"],
+        **valuation_options(settings),
         scheme_codes=scheme_codes,
     )
     for warning in view.data["warnings"]:

@@ -41,6 +41,7 @@ def report(
     grouping (₹12,34,567), axes in lakh/crore. The path written is reported on stderr.
     """
     from mftrack.services.pictures import EMPTY_HINT, load_portfolio, report_data
+    from mftrack.services.portfolio import valuation_options
 
     if png is None and pdf is None:
         raise InvalidInputError("say where to write the report",
@@ -58,9 +59,7 @@ def report(
     view = load_portfolio(
         store=runtime.store,
         as_of=day,
-        unit_places=settings["units.places"],
-        unit_rounding=settings["units.rounding"],
-        stale_after_days=settings["nav.stale_after_days"],
+        **valuation_options(settings),
     )
     for warning in view.data["warnings"]:
         runtime.warn(warning)

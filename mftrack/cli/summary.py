@@ -32,7 +32,11 @@ def summary(
     0.005% stamp duty from July 2020. Instalments whose NAV is not known yet are pending.
     XIRR is shown for holdings older than a year; younger ones show the absolute return.
     """
-    from mftrack.services.portfolio import portfolio_summary, summary_as_dict
+    from mftrack.services.portfolio import (
+        portfolio_summary,
+        summary_as_dict,
+        valuation_options,
+    )
 
     one_format(json_out, csv_out)
     runtime: Runtime = ctx.obj
@@ -41,9 +45,7 @@ def summary(
     result, _ = portfolio_summary(
         store=runtime.store,
         as_of=day,
-        unit_places=settings["units.places"],
-        unit_rounding=settings["units.rounding"],
-        stale_after_days=settings["nav.stale_after_days"],
+        **valuation_options(settings),
     )
     data = summary_as_dict(result)
     for warning in data["warnings"]:

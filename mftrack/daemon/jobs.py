@@ -55,14 +55,12 @@ class JobContext:
     load_sync: Callable[[], Callable[..., Any]] = load_sync_now
 
     def summary(self, as_of: date) -> Computed:
-        from mftrack.services.portfolio import portfolio_summary
+        from mftrack.services.portfolio import portfolio_summary, valuation_options
 
         return portfolio_summary(
             store=self.store,
             as_of=as_of,
-            unit_places=self.settings["units.places"],
-            unit_rounding=self.settings["units.rounding"],
-            stale_after_days=self.settings["nav.stale_after_days"],
+            **valuation_options(self.settings),
         )
 
     def checked_through(self, codes: set[int]) -> dict[int, date]:

@@ -20,6 +20,15 @@ if TYPE_CHECKING:
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
+def valuation_options(settings: Any) -> dict[str, Any]:
+    """The settings that change a valuation, as keyword arguments for `portfolio_summary`."""
+    return {
+        "unit_places": settings["units.places"],
+        "unit_rounding": settings["units.rounding"],
+        "stale_after_days": settings["nav.stale_after_days"],
+    }
+
+
 def load_navs(
     store: LocalStore, sips: list[Sip], as_of: date
 ) -> dict[int, NavSeries]:

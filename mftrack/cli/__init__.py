@@ -11,6 +11,7 @@ import typer
 from mftrack import __version__
 from mftrack.cli import account as account_cmd
 from mftrack.cli import chart, config_cmd, daemon, demo, logs, nav, report, scheme, sip, summary
+from mftrack.cli import sync as sync_cmd
 from mftrack.cli.errors import ErrorReportingGroup
 from mftrack.cli.runtime import Runtime
 
@@ -59,6 +60,7 @@ app.command("report")(report.report)
 app.add_typer(daemon.app, name="daemon")
 app.add_typer(logs.app, name="logs")
 account_cmd.register(app)
+app.add_typer(sync_cmd.app, name="sync")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ can never leave a change that sync does not know about (sync-protocol.md D.4, D.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mftrack.adapters.sqlite.engine import open_engine
+from mftrack.adapters.sqlite.engine import _make_engine, connect_reader, prepare_database
 from mftrack.domain.schemes import NavQuote, SchemeInfo
 from mftrack.domain.sip_record import SYNCED_FIELDS, sip_from_record, sip_to_record
 from mftrack.domain.sips import Sip
@@ -60,15 +61,71 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+class ReadResult:
+    """The part of SQLAlchemy's CursorResult the store's read queries use."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def scalar_one(self) -> Any:
+        row = self._cursor.fetchone()
+        if row is None:
+            raise LookupError("the query returned no row")
+        return row[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+
+class ReadConnection:
+    """A read-only stdlib connection with SQLAlchemy's `exec_driver_sql` call, so read code is
+    written the same way whichever connection runs it."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def exec_driver_sql(self, sql: str, params: Sequence[Any] = ()) -> ReadResult:
+        try:
+            return ReadResult(self._conn.execute(sql, tuple(params)))
+        except sqlite3.OperationalError as exc:
+            raise StorageError(
+                f"the database could not be read: {exc}",
+                hint="another mftrack process may be busy with it; retry in a moment",
+            ) from exc
+
+
 class LocalStore:
-    """The SQLite database at `path`, migrated to head on open."""
+    """The SQLite database at `path`, migrated to head on open.
+
+    Writes go through a SQLAlchemy Core engine (created on the first write); read-only queries
+    use the stdlib driver directly (see `engine.connect_reader`).
+    """
 
     def __init__(self, path: Path, *, backup_dir: Path) -> None:
         self.path = path
-        self.engine: Engine = open_engine(path, backup_dir=backup_dir)
+        prepare_database(path, backup_dir=backup_dir)
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = _make_engine(self.path)
+        return self._engine
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -91,9 +148,12 @@ class LocalStore:
             ) from exc
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+    def reading(self) -> Iterator[ReadConnection]:
+        conn = connect_reader(self.path)
+        try:
+            yield ReadConnection(conn)
+        finally:
+            conn.close()
 
     # --- schemes and NAVs -------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
     python bench/bench_ingest.py [--repeat N] [--file NAVAll.txt]
 
 Goal (issue 2): under 0.5 s, and within 2x of the floor (plain `str.split` of the same rows
-plus `sqlite3.executemany` into the same two tables, same pragmas).
+plus `sqlite3.executemany` into the same two tables of a freshly migrated database).
 """
 
 from __future__ import annotations
@@ -24,19 +24,21 @@ DEFAULT = SHARED / "navall" / "NAVAll_2026-08-21_8col-plan-option.txt"
 
 
 def floor_ingest(text: str, db: Path) -> int:
-    """The least work that stores the same rows: split on ';', executemany, one transaction."""
+    """The least work that stores the same rows in the same tables: split on ';', then
+    `sqlite3.executemany` plain INSERT OR REPLACEs in one transaction (no header lookup, no
+    validation, no NAV parsing, no source precedence). The database is created beforehand by
+    mftrack's migrations, so both sides write the same schema with the same indexes."""
     conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("pragma journal_mode=wal")
     conn.execute("pragma synchronous=normal")
-    conn.execute("create table schemes (scheme_code integer primary key, name text, "
-                 "isin_growth text, isin_reinvest text, plan text, option text, nav text, "
-                 "nav_date text)")
-    conn.execute("create table navs (scheme_code integer, nav_date text, nav text, "
-                 "source text, primary key (scheme_code, nav_date)) without rowid")
     rows = [ln.split(";") for ln in text.splitlines() if ";" in ln][1:]
     conn.execute("begin")
-    conn.executemany("insert or replace into schemes values (?,?,?,?,?,?,?,?)",
-                     [(int(r[0]), r[3], r[1], r[2], r[4], r[5], r[-2], r[-1]) for r in rows])
+    conn.executemany(
+        "insert or replace into schemes (scheme_code, name, isin_growth, isin_reinvest, plan, "
+        "option, category, scheme_type, fund_house, latest_nav, latest_nav_date, updated_at) "
+        "values (?,?,?,?,?,?,?,?,?,?,?,'now')",
+        [(int(r[0]), r[3], r[1], r[2], r[4], r[5], None, None, None, r[-2], r[-1])
+         for r in rows],
+    )
     conn.executemany("insert or replace into navs values (?,?,?,'amfi')",
                      [(int(r[0]), r[-1], r[-2]) for r in rows])
     conn.execute("commit")
@@ -66,11 +68,19 @@ def main() -> None:
         def parse_only() -> None:
             parse_navall(text)
 
-        def floor() -> None:
-            floor_ingest(text, Path(tmp) / f"floor{next(counter)}.db")
+        def fresh_db() -> Path:
+            folder = Path(tmp) / f"floor{next(counter)}"
+            LocalStore(folder / "mftrack.db", backup_dir=folder / "b").close()
+            return folder / "mftrack.db"
 
-        rows = floor_ingest(text, Path(tmp) / "count.db")
-        floor_t, _ = best_of(floor, args.repeat)
+        def floor() -> float:
+            db = fresh_db()  # created and migrated outside the timed part, as for ours
+            start = time.perf_counter()
+            floor_ingest(text, db)
+            return time.perf_counter() - start
+
+        rows = floor_ingest(text, fresh_db())
+        floor_t = min(floor() for _ in range(args.repeat))
         parse_t, _ = best_of(parse_only, args.repeat)
         ours_runs = sorted(ours() for _ in range(args.repeat))
         ours_t, ours_med = ours_runs[0], ours_runs[len(ours_runs) // 2]

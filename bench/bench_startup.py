@@ -32,9 +32,10 @@ def build_portfolio(home: Path) -> None:
 
 def heavy_modules_after_help() -> list[str]:
     code = (
+        "import contextlib, io, sys\n"
         "from mftrack.cli import app\n"
-        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-        "import sys\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        app(['--help'])\n    except SystemExit:\n        pass\n"
         "print(' '.join(m for m in ('pandas','matplotlib','sqlalchemy.orm','httpx','plotext',"
         "'supabase') if m in sys.modules))"
     )

@@ -110,6 +110,13 @@ class ErrorReportingGroup(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("Interrupted.\n")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except BrokenPipeError:
+            # `mftrack sips --csv | head`: the reader left; not an error worth a message.
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(int(ExitCode.OK)) from None
         except Exception as exc:
             if _debug_requested(ctx):
                 raise

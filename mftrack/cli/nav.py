@@ -75,6 +75,7 @@ def _report_problems(runtime: Runtime, report: Any) -> None:
 def pull(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or status lines (cron)."),
 ) -> None:
     """Download AMFI's NAVAll.txt and store every scheme with its latest NAV.
 
@@ -83,6 +84,7 @@ def pull(
     from mftrack.services.navs import pull_latest
 
     runtime: Runtime = ctx.obj
+    runtime.quiet = runtime.quiet or quiet
     with download_progress(runtime, "NAVAll.txt") as progress:
         client = make_client(runtime, progress)
         report = pull_latest(store=runtime.store, client=client)
@@ -110,6 +112,7 @@ def history(
         "auto", help="auto (AMFI, then mfapi.in), amfi, or mfapi.", case_sensitive=False
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or status lines (cron)."),
 ) -> None:
     """Fetch a scheme's NAV history into the local NAV table."""
     from mftrack.errors import InvalidInputError
@@ -117,6 +120,7 @@ def history(
     from mftrack.services.schemes import resolve_scheme
 
     runtime: Runtime = ctx.obj
+    runtime.quiet = runtime.quiet or quiet
     source = source.lower()
     if source not in ("auto", "amfi", "mfapi"):
         raise InvalidInputError(f"--source {source!r} must be auto, amfi or mfapi")

@@ -1,0 +1,116 @@
+"""`mftrack nav pull|history|import` end to end: real AMFI bytes from a loopback server."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from mftrack.config import resolve_paths
+from tests.helpers import HISTORY, NAVALL, mfapi_file, run_cli
+from tests.loopback import LoopbackServer, Reply, closed_port_url
+
+NAVALL_2026 = NAVALL / "NAVAll_2026-08-21_8col-plan-option.txt"
+REPORT_2026 = HISTORY / "NAVHistoryReport_new-layout_all-AMCs_2026-09-27-Sunday.txt"
+ABSL_OVERNIGHT = 145488  # in both the Aug-2026 NAVAll and the 27-Sep-2026 history report
+
+
+def env_for(server: LoopbackServer) -> dict[str, str]:
+    return {
+        "MFTRACK_AMFI_NAVALL_URL": server.url("/spages/NAVAll.txt"),
+        "MFTRACK_AMFI_HISTORY_URL": server.url("/DownloadNAVHistoryReport_Po.aspx"),
+        "MFTRACK_MFAPI_BASE_URL": server.url("/mfapi"),
+        "MFTRACK_NETWORK_RETRIES": "1",
+    }
+
+
+def nav_rows() -> int:
+    db = resolve_paths().database
+    if not db.exists():
+        return 0
+    return sqlite3.connect(db).execute("select count(*) from navs").fetchone()[0]
+
+
+def test_pull_follows_the_redirect_and_stores_every_scheme(loopback: LoopbackServer) -> None:
+    loopback.route("/spages/NAVAll.txt", Reply.redirect("/portal/NAVAll.txt"))
+    loopback.route("/portal/NAVAll.txt", Reply(body=NAVALL_2026.read_bytes()))
+    result = run_cli("nav", "pull", "--json", env=env_for(loopback))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["layout"] == "navall-2026-8col"
+    assert report["schemes"] == 14_282
+    written = report["navs_written"]
+    assert written == nav_rows() > 13_000
+    again = run_cli("nav", "pull", "--json", "--quiet", env=env_for(loopback))
+    assert json.loads(again.stdout)["navs_written"] == 0  # idempotent
+    shown = json.loads(run_cli("scheme", "show", str(ABSL_OVERNIGHT), "--json").stdout)
+    assert shown["nav"] == "1002.9117" and shown["nav_date"] == "2026-08-21"
+    assert shown["plan"] == "Direct Plan" and shown["option"] == "Monthly IDCW"
+
+
+def test_html_error_pages_are_refused_and_nothing_is_stored(loopback: LoopbackServer) -> None:
+    for page in ("error_www-NAVAll_404-page_2025-09-14.html",
+                 "error_www-NAVAll_object-moved_2025-09-16.html"):
+        loopback.route("/spages/NAVAll.txt", Reply(body=(NAVALL / page).read_bytes(),
+                                                   content_type="text/html"))
+        result = run_cli("nav", "pull", env=env_for(loopback))
+        assert result.exit_code == 5, result.stderr
+        assert "HTML" in result.stderr and "Traceback" not in result.stderr
+        assert nav_rows() == 0
+
+
+def test_a_dead_network_is_the_transient_exit_code() -> None:
+    result = run_cli("nav", "pull", "--quiet",
+                     env={"MFTRACK_AMFI_NAVALL_URL": closed_port_url(),
+                          "MFTRACK_NETWORK_RETRIES": "0"})
+    assert result.exit_code == 75
+    assert result.stderr.startswith("Error: could not download")
+    assert "Hint:" in result.stderr
+
+
+def test_history_asks_amfi_by_fund_house_in_90_day_windows(loopback: LoopbackServer) -> None:
+    loopback.route("/spages/NAVAll.txt", Reply(body=NAVALL_2026.read_bytes()))
+    loopback.route("/DownloadNAVHistoryReport_Po.aspx", Reply(body=REPORT_2026.read_bytes()))
+    assert run_cli("nav", "pull", "-q", env=env_for(loopback)).exit_code == 0
+    result = run_cli("nav", "history", str(ABSL_OVERNIGHT), "--from", "2026-04-01",
+                     "--to", "2026-09-30", "--json", env=env_for(loopback))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["kind"] == "history" and report["navs"] >= 1
+    queries = [r.query for r in loopback.requests_to("/DownloadNAVHistoryReport_Po.aspx")]
+    assert len(queries) == 3  # 183 days in windows of at most 90
+    assert all(q["mf"] == "3" for q in queries)  # Aditya Birla Sun Life Mutual Fund
+    assert queries[0]["frmdt"] == "01-Apr-2026"
+    db = sqlite3.connect(resolve_paths().database)
+    assert db.execute(
+        "select nav, source from navs where scheme_code = ? and nav_date = '2026-09-27'",
+        (ABSL_OVERNIGHT,),
+    ).fetchone() == ("1000.2953", "amfi-history")
+
+
+def test_history_falls_back_to_mfapi_when_amfi_fails(loopback: LoopbackServer) -> None:
+    december = (NAVALL / "NAVAll_2025-12-11.txt").read_bytes()
+    loopback.route("/spages/NAVAll.txt", Reply(body=december))
+    loopback.route("/DownloadNAVHistoryReport_Po.aspx", Reply(status=503))
+    loopback.route("/mfapi/mf/120503", Reply(body=mfapi_file(120503).read_bytes(),
+                                            content_type="application/json"))
+    assert run_cli("nav", "pull", "-q", env=env_for(loopback)).exit_code == 0
+    result = run_cli("nav", "history", "120503", "--from", "2021-01-01", "--to", "2021-12-31",
+                     env=env_for(loopback))
+    assert result.exit_code == 0, result.stderr
+    assert "used mfapi.in" in result.stderr
+    db = sqlite3.connect(resolve_paths().database)
+    count = db.execute(
+        "select count(*) from navs where scheme_code = 120503 and source = 'mfapi' "
+        "and nav_date between '2021-01-01' and '2021-12-31'"
+    ).fetchone()[0]
+    assert 240 <= count <= 260  # a year of business days
+
+
+def test_import_detects_each_kind_from_content() -> None:
+    files = [NAVALL / "NAVAll_2017-04-13_legacy-8col-repurchase-sale.txt", REPORT_2026,
+             mfapi_file(122639)]
+    result = run_cli("nav", "import", *map(str, files), "--json")
+    assert result.exit_code == 0, result.stderr
+    kinds = [(r["kind"], r["layout"]) for r in json.loads(result.stdout)]
+    assert kinds == [("navall", "navall-2017-8col"), ("history", "history-2026"),
+                     ("mfapi", "mfapi")]

@@ -55,7 +55,7 @@ def fit_table(
     )
     while needed() > width and droppable:
         keep.remove(droppable.pop(0))
-    fixed = sum(w for i, w in widest.items() if not columns[i].flexible)
+    fixed = sum(widest[i] for i in keep if not columns[i].flexible)
     flexible = [i for i in keep if columns[i].flexible]
     padding = 2 * (len(keep) - 1)
     room = max(12, (width - fixed - padding) // max(1, len(flexible)))

@@ -106,3 +106,19 @@ def test_as_of_before_every_start_warns_about_nothing() -> None:
     assert result.stderr == ""
     (elss,) = json.loads(result.stdout)["schemes"]
     assert elss["instalments"] == 0 and elss["pending"] == 0
+
+
+def test_demo_never_replaces_a_folder_it_did_not_make(tmp_path, isolated_home) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep")
+    result = run_cli("demo", "--home", str(precious))
+    assert result.exit_code == 2 and "not made by `mftrack demo`" in result.stderr
+    assert (precious / "notes.txt").read_text() == "keep"
+    run_cli("add-sip", "1", "--amount", "1", "--start", "2021-01-01")  # creates the real db
+    parent = run_cli("demo", "--home", str(isolated_home.parent))
+    assert parent.exit_code == 2 and "holds your own data folder" in parent.stderr
+    assert isolated_home.exists()
+    fresh = tmp_path / "fresh"
+    assert run_cli("demo", "--home", str(fresh), "--json").exit_code == 0
+    assert run_cli("demo", "--home", str(fresh), "--json").exit_code == 0  # its own: rebuilt

@@ -10,6 +10,27 @@ import typer
 from mftrack.cli.runtime import Runtime
 
 
+DEMO_MARKER = ".mftrack-demo"
+
+
+def _check_demo_folder(folder: Path, data_dir: Path) -> None:
+    """The demo rebuilds its folder from scratch, so it must never be (or hold) real data."""
+    from mftrack.errors import InvalidInputError
+
+    if folder == data_dir or data_dir.is_relative_to(folder):
+        raise InvalidInputError(
+            f"{folder} holds your own data folder; the demo would replace it",
+            hint="pick an empty or new folder with --home",
+        )
+    if folder.exists() and (not folder.is_dir() or (
+        any(folder.iterdir()) and not (folder / DEMO_MARKER).exists()
+    )):
+        raise InvalidInputError(
+            f"{folder} is not empty and was not made by `mftrack demo`",
+            hint="pick an empty or new folder with --home; nothing was changed",
+        )
+
+
 def demo(
     ctx: typer.Context,
     home: Path | None = typer.Option(
@@ -30,16 +51,12 @@ def demo(
     from mftrack.services.portfolio import portfolio_summary, summary_as_dict
 
     runtime: Runtime = ctx.obj
-    folder = home or demo_home(runtime.paths.data_dir)
-    if folder.resolve() == runtime.paths.data_dir.resolve():
-        from mftrack.errors import InvalidInputError
-
-        raise InvalidInputError(
-            "the demo home cannot be your own data folder", hint="pick another --home"
-        )
+    folder = (home or demo_home(runtime.paths.data_dir)).resolve()
+    _check_demo_folder(folder, runtime.paths.data_dir.resolve())
     if folder.exists():
-        shutil.rmtree(folder)
+        shutil.rmtree(folder)  # only ever a folder this command made (it holds the marker)
     folder.mkdir(parents=True)
+    (folder / DEMO_MARKER).write_text("made by `mftrack demo`; rebuilt on each run\n")
     store = LocalStore(folder / "mftrack.db", backup_dir=folder / "backups")
     try:
         as_of = load_demo(store)

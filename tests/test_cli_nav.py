@@ -114,3 +114,16 @@ def test_import_detects_each_kind_from_content() -> None:
     kinds = [(r["kind"], r["layout"]) for r in json.loads(result.stdout)]
     assert kinds == [("navall", "navall-2017-8col"), ("history", "history-2026"),
                      ("mfapi", "mfapi")]
+
+
+def test_a_bad_file_in_a_batch_is_reported_and_the_others_still_import() -> None:
+    files = [mfapi_file(122639), NAVALL / "error_www-NAVAll_404-page_2025-09-14.html",
+             mfapi_file(120503)]
+    result = run_cli("nav", "import", *map(str, files), "--json")
+    assert result.exit_code == 1  # some items of a batch failed
+    imported = [r["origin"] for r in json.loads(result.stdout)]
+    assert imported == [str(files[0]), str(files[2])]
+    assert "error_www-NAVAll_404-page" in result.stderr and "HTML" in result.stderr
+    db = sqlite3.connect(resolve_paths().database)
+    codes = {row[0] for row in db.execute("select distinct scheme_code from navs")}
+    assert codes == {122639, 120503}

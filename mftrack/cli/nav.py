@@ -156,14 +156,28 @@ def import_(
     from mftrack.services.navs import import_files
 
     runtime: Runtime = ctx.obj
-    reports = import_files(store=runtime.store, paths=files)
+    reports, failures = import_files(store=runtime.store, paths=files)
     for report in reports:
         _report_problems(runtime, report)
     if json_out:
         runtime.write_data(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        for r in reports:
+            runtime.info(
+                f"{r.origin}: {r.kind} ({r.layout}), {r.schemes:,} schemes, {r.quotes:,} NAVs, "
+                f"{r.navs_written:,} new or changed."
+            )
+    if not failures:
         return
-    for r in reports:
-        runtime.info(
-            f"{r.origin}: {r.kind} ({r.layout}), {r.schemes:,} schemes, {r.quotes:,} NAVs, "
-            f"{r.navs_written:,} new or changed."
+    from mftrack.cli.errors import ExitCode, exit_code_for, report_error
+    from mftrack.errors import MftrackError
+
+    for failure in failures:
+        report_error(
+            MftrackError(f"{failure.path}: {failure.error.message}",
+                         hint="give NAVAll.txt, an AMFI NAV history report or mfapi.in JSON"),
+            runtime,
         )
+    if len(files) == 1:  # one file: its own error's exit code (3 missing, 5 unreadable...)
+        raise typer.Exit(int(exit_code_for(failures[0].error)))
+    raise typer.Exit(int(ExitCode.FAILURE))  # some files of a batch failed (exit-codes.md)

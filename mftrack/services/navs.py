@@ -99,20 +99,32 @@ def read_text_file(path: Path) -> str:
         ) from exc
 
 
-def import_files(*, store: LocalStore, paths: Sequence[Path]) -> list[ImportReport]:
-    """Import local NAV files of any supported kind, detected from their content."""
+@dataclass
+class FileFailure:
+    path: Path
+    error: MftrackError
+
+
+def import_files(
+    *, store: LocalStore, paths: Sequence[Path]
+) -> tuple[list[ImportReport], list[FileFailure]]:
+    """Import local NAV files of any supported kind, detected from their content.
+
+    Each file is its own transaction: a bad file is reported and the others still import.
+    """
     from mftrack.adapters.amfi.detect import parse_any
 
-    reports = []
+    reports: list[ImportReport] = []
+    failures: list[FileFailure] = []
     for path in paths:
-        text = read_text_file(path)
         try:
-            parsed = parse_any(text)
-        except MftrackError as exc:
-            exc.message = f"{path}: {exc.message}"
-            raise
-        reports.append(store_parsed(store, parsed, origin=str(path)))
-    return reports
+            if path.is_dir():
+                raise InvalidInputError(f"{path} is a folder, not a NAV file")
+            parsed = parse_any(read_text_file(path))
+            reports.append(store_parsed(store, parsed, origin=str(path)))
+        except (InvalidInputError, NotFoundError, RemoteDataError) as exc:
+            failures.append(FileFailure(path, exc))
+    return reports, failures
 
 
 def pull_latest(*, store: LocalStore, client: Any) -> ImportReport:

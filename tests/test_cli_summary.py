@@ -122,3 +122,32 @@ def test_demo_never_replaces_a_folder_it_did_not_make(tmp_path, isolated_home) -
     fresh = tmp_path / "fresh"
     assert run_cli("demo", "--home", str(fresh), "--json").exit_code == 0
     assert run_cli("demo", "--home", str(fresh), "--json").exit_code == 0  # its own: rebuilt
+
+
+def test_pending_and_late_allotments_are_warned_about(monkeypatch) -> None:
+    from tests.helpers import NAVALL
+
+    # Only one NAVAll snapshot known locally: the 10-Aug-2026 instalment can only be allotted
+    # at the 18-Aug NAV, 8 days late: valued, but flagged.
+    run_cli("nav", "import", str(NAVALL / "NAVAll_2026-08-18_last-6col.txt"))
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2026-08-10")
+    result = run_cli("summary", "--as-of", "2026-08-18", "--json")
+    (elss,) = json.loads(result.stdout)["schemes"]
+    assert elss["instalments"] == 1 and elss["nav_date"] == "2026-08-18"
+    assert "more than 4 days after the due date" in result.stderr
+    assert "nav history 120503" in result.stderr
+    later = run_cli("summary", "--as-of", "2026-09-15", "--json")
+    assert json.loads(later.stdout)["schemes"][0]["pending"] == 1
+    assert "1 instalment due 2026-09-10 pending" in later.stderr
+
+
+def test_xirr_is_dated_on_the_nav_it_was_valued_at(monkeypatch) -> None:
+    load(120503)  # the history ends on 2025-12-11
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2021-04-05", "--end",
+            "2025-12-11")
+    on_last_nav = json.loads(run_cli("summary", "--as-of", "2025-12-11", "--json").stdout)
+    monkeypatch.setenv("MFTRACK_TODAY", "2026-11-24")
+    a_year_later = json.loads(run_cli("summary", "--json").stdout)
+    assert a_year_later["schemes"][0]["value"] == on_last_nav["schemes"][0]["value"]
+    assert a_year_later["schemes"][0]["xirr"] == on_last_nav["schemes"][0]["xirr"]
+    assert a_year_later["total"]["xirr"] == on_last_nav["total"]["xirr"]

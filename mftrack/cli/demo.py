@@ -51,8 +51,10 @@ def demo(
     from mftrack.services.portfolio import portfolio_summary, summary_as_dict
 
     runtime: Runtime = ctx.obj
-    folder = (home or demo_home(runtime.paths.data_dir)).resolve()
-    _check_demo_folder(folder, runtime.paths.data_dir.resolve())
+    default = demo_home(runtime.paths.data_dir).resolve()
+    folder = (home or default).resolve()
+    if folder != default:  # the default demo folder is reserved for the demo
+        _check_demo_folder(folder, runtime.paths.data_dir.resolve())
     if folder.exists():
         shutil.rmtree(folder)  # only ever a folder this command made (it holds the marker)
     folder.mkdir(parents=True)

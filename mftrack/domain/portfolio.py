@@ -44,6 +44,10 @@ from mftrack.domain.sips import ScheduledInstalment, Sip, instalment_schedule
 # The longest run of MF non-business days in the bundled AMFI histories is 6 days
 # (1-7 Oct 2014: Dussehra, Bakri Id and a weekend); 10 leaves room for rarer closures.
 DEFAULT_MAX_ROLL_DAYS = 10
+# A weekend plus a holiday delays an allotment by at most 4 days in the bundled histories
+# (1,612 same-day, 384/292/42 at 1/2/3 days over 2,330 instalments); beyond that, NAVs are more
+# likely missing from the local store than AMFI closed: worth a warning, not a different value.
+LATE_ALLOTMENT_DAYS = 4
 # A NAV older than a week on the valuation date is more than a long weekend: flag it (F11).
 DEFAULT_STALE_AFTER_DAYS = 7
 RATIO_QUANTUM = Decimal("0.000001")  # absolute return as a fraction, 0.0001 % resolution
@@ -316,13 +320,17 @@ def _ratio(gain: Decimal, invested: Decimal) -> Decimal | None:
 
 
 def _xirr_if_a_year(
-    outflows: Mapping[date, Decimal], value: Decimal, first: date | None, as_of: date
+    outflows: Mapping[date, Decimal], value: Decimal, first: date | None, valued_on: date
 ) -> float | None:
+    """XIRR with the value dated on the day it is known for: the NAV date it was valued at.
+
+    Dating a stale value on as_of would stretch the holding period and understate the rate.
+    """
     # F10: SEBI requires absolute, not annualised, returns for periods under one year.
-    if first is None or years_between(first, as_of) < 1:
+    if first is None or years_between(first, valued_on) < 1:
         return None
     flows = [(on, -amount) for on, amount in outflows.items()]
-    flows.append((as_of, value))
+    flows.append((valued_on, value))
     return xirr(flows)
 
 
@@ -358,7 +366,7 @@ def _summarise_scheme(
         value=value,
         gain=gain,
         absolute_return=_ratio(gain, invested),
-        xirr=_xirr_if_a_year(outflows, value, first, as_of),
+        xirr=_xirr_if_a_year(outflows, value, first, nav_date or as_of),
         first_allotment=first,
         stale=nav_date is None or (as_of - nav_date).days > stale_after_days,
         lots=Lots(code, book.cols, navs, in_order=book.sips <= 1),
@@ -382,6 +390,24 @@ def _scheme_warnings(
         warnings.append(
             f"{label}: latest NAV is from {s.nav_date}, {days} days before {as_of}; "
             f"its value may be out of date"
+        )
+    if s.pending:
+        due = [lot.due_date for lot in s.lots if lot.status is InstalmentStatus.PENDING]
+        warnings.append(
+            f"{label}: {s.pending} instalment{'s' if s.pending > 1 else ''} due {due[0]}"
+            + (f" to {due[-1]}" if len(due) > 1 else "")
+            + " pending: no NAV on or after the due date yet (`mftrack nav pull`)"
+        )
+    late = [
+        lot for lot in s.lots
+        if lot.nav_date is not None and (lot.nav_date - lot.due_date).days > LATE_ALLOTMENT_DAYS
+    ]
+    if late:
+        warnings.append(
+            f"{label}: {len(late)} instalment{'s' if len(late) > 1 else ''} (first due "
+            f"{late[0].due_date}) allotted at a NAV more than {LATE_ALLOTMENT_DAYS} days after "
+            f"the due date: a long closure, or NAVs missing locally "
+            f"(`mftrack nav history {s.scheme_code}` fetches them)"
         )
     if s.nav_gaps:
         due = [lot.due_date for lot in s.lots if lot.status is InstalmentStatus.NAV_GAP]
@@ -447,6 +473,8 @@ def _total(
     invested = sum((s.invested for s in schemes), ZERO)
     value = sum((s.value for s in schemes), ZERO)
     first = min(outflows, default=None)
+    # The portfolio's value is as of its freshest NAV (each scheme's value is as of its own).
+    valued_on = max((s.nav_date for s in schemes if s.nav_date is not None), default=as_of)
     return PortfolioTotal(
         instalments=sum(s.instalments for s in schemes),
         pending=sum(s.pending for s in schemes),
@@ -456,7 +484,7 @@ def _total(
         value=value,
         gain=value - invested,
         absolute_return=_ratio(value - invested, invested),
-        xirr=_xirr_if_a_year(outflows, value, first, as_of),
+        xirr=_xirr_if_a_year(outflows, value, first, valued_on),
         first_allotment=first,
     )
 

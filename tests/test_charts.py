@@ -197,11 +197,19 @@ def test_empty_portfolio_says_so_on_stderr_and_exits_0() -> None:
 
 
 def test_nav_chart_without_navs_hints_at_downloading(homes: dict[str, Path]) -> None:
+    # The bundled history ends on 2025-12-11: nothing to draw in 2026.
     result = cli(homes["one"], "chart", "nav", "120503", "--since", "2026-01-01",
-                 "--as-of", AS_OF)
+                 "--as-of", "2026-06-30")
     assert result.exit_code == 0
     assert result.stdout == ""
     assert "mftrack nav history 120503" in result.stderr
+
+
+def test_since_after_as_of_is_a_usage_error(homes: dict[str, Path]) -> None:
+    result = cli(homes["one"], "chart", "nav", "120503", "--since", "2026-01-01",
+                 "--as-of", AS_OF)
+    assert result.exit_code == 2
+    assert "--since 2026-01-01 is after --as-of" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -133,3 +133,35 @@ def test_label_longer_than_the_server_allows_is_refused(with_schemes: None) -> N
     result = run_cli("add-sip", "120503", "-a", "100", "-s", "2021-04-05", "--label", "x" * 501)
     assert result.exit_code == 2 and "at most 500" in result.stderr
     assert sips_json() == []
+
+
+def test_contradicting_options_and_whole_sip_edits(with_schemes: None) -> None:
+    sip_id = add("120503", "--amount", "5000", "--start", "2021-04-05", "--step-up", "10%")
+    both = run_cli("edit-sip", sip_id[:8], "--step-up", "5%", "--no-step-up")
+    assert both.exit_code == 2 and "contradict" in both.stderr
+    ends = run_cli("edit-sip", sip_id[:8], "--end", "2025-03-31", "--no-end")
+    assert ends.exit_code == 2
+    (sip,) = sips_json()
+    assert sip["step_up_value"] == "10" and sip["end_date"] is None
+    day = run_cli("edit-sip", sip_id[:8], "--day", "20")
+    assert day.exit_code == 0 and "past instalments included" in day.stderr
+
+
+def test_a_schemes_exact_full_name_is_not_ambiguous(with_schemes: None) -> None:
+    shown = json.loads(run_cli("scheme", "show", "120716", "--json").stdout)["name"]
+    result = run_cli("add-sip", shown, "--amount", "3000", "--start", "2019-04-01")
+    assert result.exit_code == 0, result.stderr
+    assert sips_json()[0]["scheme_code"] == 120716
+
+
+def test_search_without_a_near_match_finds_nothing(with_schemes: None) -> None:
+    assert run_cli("scheme", "search", "zzzzqqq").exit_code == 3
+    assert run_cli("scheme", "search", " ").exit_code == 2
+
+
+def test_future_as_of_and_bad_today_are_refused(with_schemes: None, monkeypatch) -> None:
+    future = run_cli("summary", "--as-of", "2099-01-01")
+    assert future.exit_code == 2 and "in the future" in future.stderr
+    monkeypatch.setenv("MFTRACK_TODAY", "garbage")
+    bad = run_cli("sips")
+    assert bad.exit_code == 6 and "MFTRACK_TODAY" in bad.stderr

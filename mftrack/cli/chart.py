@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from mftrack.cli.params import parse_date
+from mftrack.cli.params import parse_as_of, parse_date
 from mftrack.cli.runtime import Runtime
+from mftrack.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from mftrack.services.pictures import PortfolioView
@@ -42,7 +43,9 @@ def _color(runtime: Runtime) -> bool:
 
 def _dates(runtime: Runtime, since: str | None, as_of: str | None) -> tuple[date | None, date]:
     start = parse_date(since, option="--since")
-    day = parse_date(as_of, option="--as-of") or runtime.today()
+    day = parse_as_of(as_of, today=runtime.today())
+    if start is not None and start > day:
+        raise InvalidInputError(f"--since {start} is after --as-of {day}")
     return start, day
 
 

@@ -9,7 +9,6 @@ import typer
 
 from mftrack.cli.runtime import Runtime
 
-
 DEMO_MARKER = ".mftrack-demo"
 
 

@@ -24,6 +24,19 @@ def parse_date(text: str | None, *, option: str) -> date | None:
     )
 
 
+def parse_as_of(text: str | None, *, today: date) -> date:
+    """--as-of: a date up to today (no NAVs exist for the future), default today."""
+    day = parse_date(text, option="--as-of")
+    if day is None:
+        return today
+    if day > today:
+        raise InvalidInputError(
+            f"--as-of {day} is in the future (today is {today})",
+            hint="value the portfolio as of today or an earlier date",
+        )
+    return day
+
+
 def require_date(text: str, *, option: str) -> date:
     value = parse_date(text, option=option)
     assert value is not None

@@ -12,7 +12,7 @@ from typing import Literal
 
 import typer
 
-from mftrack.cli.params import parse_date
+from mftrack.cli.params import parse_as_of
 from mftrack.cli.runtime import Runtime
 from mftrack.errors import InvalidInputError, NotFoundError
 
@@ -55,7 +55,7 @@ def report(
                                 hint="create it first, or write the report somewhere else")
     runtime: Runtime = ctx.obj
     settings = runtime.settings
-    day = parse_date(as_of, option="--as-of") or runtime.today()
+    day = parse_as_of(as_of, today=runtime.today())
     view = load_portfolio(
         store=runtime.store,
         as_of=day,

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from mftrack.config import Paths, Settings, load_settings, resolve_paths
-from mftrack.errors import InvalidInputError
+from mftrack.errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,7 +32,10 @@ def india_today() -> date:
         try:
             return date.fromisoformat(pinned)
         except ValueError as exc:
-            raise InvalidInputError(f"MFTRACK_TODAY={pinned!r} is not a YYYY-MM-DD date") from exc
+            raise ConfigError(
+                f"MFTRACK_TODAY={pinned!r} is not a YYYY-MM-DD date",
+                hint="unset it, or write a date like 2025-12-10",
+            ) from exc
     from zoneinfo import ZoneInfo
 
     return datetime.now(ZoneInfo(INDIA)).date()

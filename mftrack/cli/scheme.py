@@ -22,6 +22,12 @@ def search(
     from mftrack.services.schemes import NO_SCHEMES_HINT, search_schemes
 
     runtime: Runtime = ctx.obj
+    if not " ".join(query).strip():
+        from mftrack.errors import InvalidInputError
+
+        raise InvalidInputError(
+            "nothing to search for", hint="give words of a name, a code or an ISIN"
+        )
     store = runtime.store
     hits = search_schemes(store, " ".join(query), limit=limit)
     if json_out:

@@ -171,14 +171,19 @@ def edit_sip(
     label: str | None = typer.Option(None, "--label", help="New label ('' removes it)."),
     json_out: bool = typer.Option(False, "--json", help="Print the SIP as JSON."),
 ) -> None:
-    """Change a SIP. A new amount applies from --from onwards; past instalments keep theirs."""
+    """Change a SIP. A new amount applies from --from onwards; past instalments keep theirs.
+
+    --day, --step-up and --no-step-up describe the whole SIP, so they change past instalments
+    too; to change only future ones, stop this SIP and add a new one from the date.
+    """
     from mftrack.services import sips
 
     runtime: Runtime = ctx.obj
+    today = runtime.today()
     sip = sips.edit_sip(
         store=runtime.store,
         sip_id=sip_id,
-        today=runtime.today(),
+        today=today,
         amount=sips.parse_amount(amount) if amount is not None else None,
         effective=parse_date(effective, option="--from"),
         day=day,
@@ -189,6 +194,11 @@ def edit_sip(
         label=label,
     )
     _announce(runtime, "Updated", sip, json_out)
+    if (day is not None or step_up is not None or no_step_up) and sip.start_date <= today:
+        runtime.warn(
+            "--day and --step-up apply to the whole SIP, past instalments included; to change "
+            "only future ones, `mftrack stop-sip` it and add a new SIP from that date"
+        )
 
 
 def pause_sip(

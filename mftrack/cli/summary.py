@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from mftrack.cli.params import one_format, parse_date
+from mftrack.cli.params import one_format, parse_as_of
 from mftrack.cli.runtime import Runtime
 
 CSV_COLUMNS = (
@@ -41,7 +41,7 @@ def summary(
     one_format(json_out, csv_out)
     runtime: Runtime = ctx.obj
     settings = runtime.settings
-    day = parse_date(as_of, option="--as-of") or runtime.today()
+    day = parse_as_of(as_of, today=runtime.today())
     result, _ = portfolio_summary(
         store=runtime.store,
         as_of=day,

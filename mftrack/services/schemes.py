@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore, StoredScheme
 
 ISIN_RE = re.compile(r"^INF[0-9A-Z]{9}$")
+MIN_FUZZY_SCORE = 60  # rapidfuzz token-set ratio below which a name is not a near match
 NO_SCHEMES_HINT = "load NAVs first: `mftrack nav pull` (online) or `mftrack nav import FILE`"
 
 
@@ -67,6 +68,8 @@ def search_schemes(store: LocalStore, query: str, *, limit: int = 10) -> list[Se
             limit=limit * 2,
         )
         for label, score, code in matches:
+            if score < MIN_FUZZY_SCORE:
+                break  # sorted best first: the rest are no closer
             if code not in seen and len(hits) < limit:
                 seen.add(code)
                 hits.append(SearchHit(code, label, float(score)))
@@ -107,6 +110,10 @@ def resolve_scheme(store: LocalStore, query: str) -> StoredScheme:
         for code, name, plan, option in store.scheme_names()
         if all(w in _label(code, name, plan, option).lower() for w in words)
     ]
+    # A phrase that is exactly one scheme's full name (as `scheme show` prints it) is that one.
+    exact = [(c, lbl) for c, lbl in containing if " ".join(lbl.lower().split()) == " ".join(words)]
+    if len(exact) == 1:
+        containing = exact
     if len(containing) == 1:
         scheme = store.get_scheme(containing[0][0])
         assert scheme is not None

@@ -127,6 +127,10 @@ def edit_sip(
 ) -> Sip:
     """Change a SIP. A new amount applies from `effective` (default: today) onwards, so past
     instalments keep the amount that was really invested."""
+    if end is not None and clear_end:
+        raise InvalidInputError("--end and --no-end contradict each other")
+    if step_up is not None and clear_step_up:
+        raise InvalidInputError("--step-up and --no-step-up contradict each other")
     sip = store.get_sip(sip_id)
     updated = sip
     if amount is not None:

@@ -65,6 +65,8 @@ def test_a_dead_network_is_the_transient_exit_code() -> None:
     assert result.exit_code == 75
     assert result.stderr.startswith("Error: could not download")
     assert "Hint:" in result.stderr
+    logged = run_cli("logs", "--level", "WARNING")  # what a cron job's owner reads later
+    assert "failed (exit 75): could not download AMFI's NAVAll.txt" in logged.stdout
 
 
 def test_history_asks_amfi_by_fund_house_in_90_day_windows(loopback: LoopbackServer) -> None:

@@ -204,6 +204,17 @@ def log_crash(log_dir: Path, traceback_text: str, *, component: str = "cli") -> 
     return target
 
 
+def log_failure(log_dir: Path, message: str, *, component: str = "cli") -> Path:
+    """Append one WARNING line for a command that failed with a known error (cron reads these
+    back with `mftrack logs --level WARNING`)."""
+    now = datetime.now(UTC).astimezone()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    target = log_dir / log_file_name(now.date())
+    with target.open("a", encoding="utf-8") as handle:
+        handle.write(format_line(now, "WARNING", component, redact(message)) + "\n")
+    return target
+
+
 # --- retention ------------------------------------------------------------------------------
 
 

@@ -94,6 +94,20 @@ def _log_crash(runtime: Any) -> str | None:
         return None
 
 
+def _log_failure(ctx: Any, exc: errors.MftrackError, code: ExitCode) -> None:
+    """Known failures go to the daily log too, so a cron job's trouble can be read later."""
+    paths = getattr(ctx.obj, "paths", None)
+    if paths is None or code in (ExitCode.USAGE, ExitCode.AMBIGUOUS):
+        return  # a typo at the keyboard is not worth a log line
+    try:
+        from mftrack.adapters.logfiles import log_failure
+
+        command = ctx.invoked_subcommand or "mftrack"
+        log_failure(paths.log_dir, f"{command} failed (exit {int(code)}): {exc.message}")
+    except OSError:
+        pass
+
+
 class ErrorReportingGroup(TyperGroup):
     """Maps MftrackError to a message and exit code; unexpected errors to one line + log."""
 
@@ -106,7 +120,9 @@ class ErrorReportingGroup(TyperGroup):
             if _debug_requested(ctx):
                 raise
             report_error(exc, ctx.obj)
-            raise typer.Exit(int(exit_code_for(exc))) from None
+            code = exit_code_for(exc)
+            _log_failure(ctx, exc, code)
+            raise typer.Exit(int(code)) from None
         except KeyboardInterrupt:
             sys.stderr.write("Interrupted.\n")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None

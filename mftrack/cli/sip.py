@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import typer
@@ -78,8 +79,19 @@ def add_sip(
         step_up=sips.parse_step_up(step_up),
         label=label,
     )
+    from mftrack.render.formatting import rupees
+
+    details = [f"{rupees(value, places=0)} on day {sip.day} from {sip.start_date}"]
+    if sip.end_date:
+        details.append(f"until {sip.end_date}")
+    if sip.step_up:
+        step = sip.step_up
+        details.append(f"+{step.value}% a year" if step.kind == "percent"
+                       else f"+{rupees(step.value, places=0)} a year")
+    if sip.label:
+        details.append(f"label {sip.label!r}")
     _announce(runtime, "Added", sip, json_out)
-    runtime.info(f"  {found.display_name}: ₹{value} on day {sip.day} from {sip.start_date}.")
+    runtime.info(f"  {found.display_name}: {', '.join(details)}.")
 
 
 def list_sips(
@@ -104,7 +116,11 @@ def list_sips(
         scheme = schemes.get(sip.scheme_code)
         record["scheme_name"] = scheme.display_name if scheme else None
         record["status"] = _status(sip, today)
-        record["current_amount"] = format(amount_for(sip, max(today, sip.start_date)), "f")
+        # The amount due today, or the last one for an ended SIP (never one after its end).
+        on = max(today, sip.start_date)
+        if sip.end_date is not None:
+            on = min(on, sip.end_date)
+        record["current_amount"] = format(amount_for(sip, on).quantize(Decimal("0.01")), "f")
         rows.append(record)
     if json_out:
         runtime.write_data(json.dumps(rows, indent=2))
@@ -123,7 +139,6 @@ def list_sips(
         runtime.info("No SIPs yet. Add one with `mftrack add-sip SCHEME --amount 5000 --start "
                      "YYYY-MM-DD`.")
         return
-    from decimal import Decimal
 
     from mftrack.render.formatting import rupees
     from mftrack.render.tables import Col, fit_table

@@ -43,6 +43,10 @@ class ImportReport:
             "navs": self.quotes,
             "navs_written": self.navs_written,
             "problems": len(self.problems),
+            "problem_details": [
+                {"line": p.line_no, "message": p.message, "text": p.text}
+                for p in self.problems[:200]
+            ],
             "notes": self.notes,
         }
 

@@ -89,7 +89,7 @@ def add_sip(
     sip = Sip(
         id=str(uuid.uuid4()),
         scheme_code=scheme_code,
-        amount=amount,
+        amount=amount.quantize(Decimal("0.01")),
         start_date=start,
         day=_check_day(day if day is not None else start.day),
         end_date=end,

@@ -193,7 +193,12 @@ def fetch_history(
                 notes.append(f"AMFI history failed ({exc.message}); used mfapi.in")
     from mftrack.adapters.amfi.mfapi import parse_mfapi
 
-    text = client.fetch_mfapi(scheme_code)
+    try:
+        text = client.fetch_mfapi(scheme_code)
+    except MftrackError as exc:
+        if notes:  # say what happened with AMFI first, not only the fallback's failure
+            exc.message = f"{exc.message} (before that: {'; '.join(notes)})"
+        raise
     parsed = parse_mfapi(text)
     report = store_parsed(
         store, parsed, origin=f"mfapi:{scheme_code}", scheme_codes={scheme_code},

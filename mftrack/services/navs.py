@@ -197,7 +197,8 @@ def fetch_history(
         text = client.fetch_mfapi(scheme_code)
     except MftrackError as exc:
         if notes:  # say what happened with AMFI first, not only the fallback's failure
-            exc.message = f"{exc.message} (before that: {'; '.join(notes)})"
+            tried = "; ".join(n.removesuffix("; used mfapi.in") for n in notes)
+            exc.message = f"{exc.message} (before that: {tried})"
         raise
     parsed = parse_mfapi(text)
     report = store_parsed(

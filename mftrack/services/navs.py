@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mftrack.domain.fund_houses import fund_house_id
-from mftrack.errors import InvalidInputError, MftrackError, NotFoundError, RemoteDataError
+from mftrack.errors import (
+    InvalidInputError,
+    MftrackError,
+    NetworkError,
+    NotFoundError,
+    RemoteDataError,
+)
 
 if TYPE_CHECKING:
     from mftrack.adapters.amfi.model import ParsedNavFile
@@ -195,11 +201,12 @@ def fetch_history(
 
     try:
         text = client.fetch_mfapi(scheme_code)
-    except MftrackError as exc:
-        if notes:  # say what happened with AMFI first, not only the fallback's failure
-            tried = "; ".join(n.removesuffix("; used mfapi.in") for n in notes)
-            exc.message = f"{exc.message} (before that: {tried})"
-        raise
+    except (NetworkError, RemoteDataError) as exc:
+        if not notes:
+            raise
+        # Say what happened with AMFI first, not only the fallback's failure.
+        tried = "; ".join(n.removesuffix("; used mfapi.in") for n in notes)
+        raise type(exc)(f"{exc.message} (before that: {tried})", hint=exc.hint) from exc
     parsed = parse_mfapi(text)
     report = store_parsed(
         store, parsed, origin=f"mfapi:{scheme_code}", scheme_codes={scheme_code},

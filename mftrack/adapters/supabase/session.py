@@ -204,8 +204,10 @@ class SessionManager:
                 raise LoginRequiredError(
                     f"not logged in to Supabase ({self.project.url}): the session was removed "
                     "(another mftrack process logged out or found it ended)", hint=LOGIN_HINT)
+            # A new refresh token proves another process refreshed while we waited. (Comparing
+            # access tokens would not: GoTrue can issue a byte-identical JWT within a second.)
             if (latest.refresh_token != stale_refresh
-                    and latest.access_token and latest.access_token != stale_access
+                    and latest.access_token
                     and latest.expires_at - self._clock() > min_validity):
                 self._session = latest  # another process refreshed while we waited
                 return latest

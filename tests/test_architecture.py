@@ -70,3 +70,49 @@ def test_only_cli_knows_typer_and_only_adapters_know_sqlalchemy_and_httpx() -> N
             assert rel.startswith("adapters/sqlite/"), rel
         if "httpx" in names:
             assert rel.startswith("adapters/"), rel
+
+
+def _calls_to(tree: ast.AST, attr: str) -> list[ast.Call]:
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute) and node.func.attr == attr]
+
+
+def test_every_command_is_registered_one_way() -> None:
+    """Issue 15: one registration style. Each command module has a `typer.Typer` named `app`
+    whose commands are decorated functions; the root adds each module's `app`, nothing else."""
+    cli = REPO / "mftrack" / "cli"
+    root = ast.parse((cli / "__init__.py").read_text(encoding="utf-8"))
+    assert not _calls_to(root, "command"), "the root registers modules, not single commands"
+    for call in _calls_to(root, "add_typer"):
+        assert not call.keywords, "a group's name belongs in its module's typer.Typer(name=...)"
+    for path in cli.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # `app.command("x")(function)` is a call of a call; a decorator is not.
+        called = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                  and isinstance(node.func, ast.Call) and isinstance(node.func.func, ast.Attribute)
+                  and node.func.func.attr == "command"]
+        assert not called, f"{path.name}: register commands with @app.command(...)"
+        assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
+                    and n.name == "register"], f"{path.name}: no register() functions"
+        if _calls_to(tree, "command") or path.name == "__init__.py":
+            continue
+        assert "typer" not in {n.split(".")[0] for n in _imports(path)} or path.stem in (
+            "errors", "runtime", "params"), f"{path.name} uses typer but defines no command"
+
+
+def test_the_root_registers_every_command_module() -> None:
+    """A command module the root forgets would silently vanish from the CLI."""
+    from typer.main import get_command
+
+    from mftrack.cli import app
+
+    group = get_command(app)
+    cli = REPO / "mftrack" / "cli"
+    for path in cli.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for call in _calls_to(tree, "command"):
+            if call.args and isinstance(call.args[0], ast.Constant):
+                name = call.args[0].value
+                found = [c for c in group.commands.values()
+                         if c.name == name or name in getattr(c, "commands", {})]
+                assert found, f"{path.name}: command {name!r} is not reachable from `mftrack`"

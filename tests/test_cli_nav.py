@@ -129,3 +129,18 @@ def test_a_bad_file_in_a_batch_is_reported_and_the_others_still_import() -> None
     db = sqlite3.connect(resolve_paths().database)
     codes = {row[0] for row in db.execute("select distinct scheme_code from navs")}
     assert codes == {122639, 120503}
+
+
+def test_history_source_is_a_typed_choice(loopback: LoopbackServer) -> None:
+    """Issue 15: `--source` is an Enum Typer checks (case-insensitive), not a hand-made check."""
+    loopback.route("/mfapi/mf/120503", Reply(body=mfapi_file(120503).read_bytes(),
+                                            content_type="application/json"))
+    bad = run_cli("nav", "history", "120503", "--source", "bse", env=env_for(loopback))
+    assert bad.exit_code == 2
+    assert "'bse' is not one of 'auto', 'amfi', 'mfapi'" in bad.stderr
+    assert nav_rows() == 0
+    good = run_cli("nav", "history", "120503", "--source", "MFAPI", "--from", "2021-01-01",
+                   "--to", "2021-01-31", env=env_for(loopback))
+    assert good.exit_code == 0, good.stderr
+    assert nav_rows() > 0
+    assert not [r for r in loopback.requests if "Download" in r.path]  # AMFI was never asked

@@ -49,18 +49,12 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(nav.app, name="nav")
-app.add_typer(scheme.app, name="scheme")
-sip.register(app)
-app.command("summary")(summary.summary)
-app.command("demo")(demo.demo)
-app.add_typer(chart.app, name="chart")
-app.command("report")(report.report)
-app.add_typer(daemon.app, name="daemon")
-app.add_typer(logs.app, name="logs")
-account_cmd.register(app)
-app.add_typer(sync_cmd.app, name="sync")
+# One registration style: every command module has a `typer.Typer` called `app`. A named one
+# (`typer.Typer(name="nav")`) becomes a command group; a nameless one adds its commands to the
+# top level. A new command is a decorated function in one of these modules.
+for _module in (config_cmd, nav, scheme, sip, summary, demo, chart, report, daemon, logs,
+                account_cmd, sync_cmd):
+    app.add_typer(_module.app)
 
 
 def main() -> None:

@@ -15,6 +15,9 @@ import typer
 
 from mftrack.cli.runtime import Runtime
 
+# Commands of this module join the top level (`mftrack COMMAND`), see cli/__init__.py.
+app = typer.Typer()
+
 if TYPE_CHECKING:
     from mftrack.services.account import Account
 
@@ -72,6 +75,7 @@ def _logged_in(runtime: Runtime, account: Account) -> None:
                  f"(user id {account.user_id}); tokens kept in {account.token_store}.")
 
 
+@app.command("login")
 def login(
     ctx: typer.Context,
     email: str | None = typer.Option(None, "--email", "-e", help=EMAIL_HELP),
@@ -114,6 +118,7 @@ def login(
     _logged_in(runtime, result)
 
 
+@app.command("signup")
 def signup(
     ctx: typer.Context,
     email: str | None = typer.Option(None, "--email", "-e", help=EMAIL_HELP),
@@ -142,6 +147,7 @@ def signup(
     _logged_in(runtime, outcome.account)
 
 
+@app.command("whoami")
 def whoami(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -173,6 +179,7 @@ def whoami(
     runtime.write_data("\n".join(lines))
 
 
+@app.command("logout")
 def logout(ctx: typer.Context) -> None:
     """Log this device out: end its session on the server and delete its tokens.
 
@@ -194,10 +201,3 @@ def logout(ctx: typer.Context) -> None:
         runtime.info("Logged out: this device's session ended and its tokens were deleted.")
     if outcome.from_environment and outcome.was_logged_in:
         runtime.warn("MFTRACK_REFRESH_TOKEN is still set and no longer works: unset it.")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("login")(login)
-    app.command("signup")(signup)
-    app.command("whoami")(whoami)
-    app.command("logout")(logout)

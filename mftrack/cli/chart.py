@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mftrack.services.pictures import PortfolioView
 
 app = typer.Typer(
+    name="chart",
     help="Charts in the terminal: value vs invested, NAV history, OHLC candles, allocation.",
     no_args_is_help=True,
 )

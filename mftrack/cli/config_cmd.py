@@ -8,7 +8,8 @@ import typer
 
 from mftrack.cli.runtime import Runtime
 
-app = typer.Typer(help="Show settings and the folders mftrack uses.", no_args_is_help=True)
+app = typer.Typer(
+    name="config",help="Show settings and the folders mftrack uses.", no_args_is_help=True)
 
 
 def _mask(key: str, value: object) -> str:

@@ -10,6 +10,7 @@ import typer
 from mftrack.cli.runtime import Runtime
 
 app = typer.Typer(
+    name="daemon",
     help="The background scheduler: NAV pulls, SIP history, sync, logs.", no_args_is_help=True
 )
 

@@ -9,6 +9,9 @@ import typer
 
 from mftrack.cli.runtime import Runtime
 
+# Commands of this module join the top level (`mftrack COMMAND`), see cli/__init__.py.
+app = typer.Typer()
+
 DEMO_MARKER = ".mftrack-demo"
 
 
@@ -30,6 +33,7 @@ def _check_demo_folder(folder: Path, data_dir: Path) -> None:
         )
 
 
+@app.command("demo")
 def demo(
     ctx: typer.Context,
     home: Path | None = typer.Option(

@@ -9,7 +9,8 @@ import typer
 from mftrack.cli.params import parse_date
 from mftrack.cli.runtime import Runtime
 
-app = typer.Typer(help="Read mftrack's log files, or clean old ones.")
+app = typer.Typer(
+    name="logs",help="Read mftrack's log files, or clean old ones.")
 
 
 def _local_today() -> date:

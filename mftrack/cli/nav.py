@@ -10,10 +10,11 @@ from typing import Any
 
 import typer
 
-from mftrack.cli.params import parse_date
+from mftrack.cli.params import HistorySource, parse_date
 from mftrack.cli.runtime import Runtime
 
-app = typer.Typer(help="Download or import NAVs.", no_args_is_help=True)
+app = typer.Typer(
+    name="nav",help="Download or import NAVs.", no_args_is_help=True)
 
 
 @contextmanager
@@ -108,22 +109,19 @@ def history(
         help="First date (YYYY-MM-DD). Default: your first SIP in it, or a year ago.",
     ),
     end: str | None = typer.Option(None, "--to", help="Last date (YYYY-MM-DD). Default: today."),
-    source: str = typer.Option(
-        "auto", help="auto (AMFI, then mfapi.in), amfi, or mfapi.", case_sensitive=False
+    source: HistorySource = typer.Option(
+        HistorySource.AUTO, help="auto (AMFI, then mfapi.in), amfi, or mfapi.",
+        case_sensitive=False,
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or status lines (cron)."),
 ) -> None:
     """Fetch a scheme's NAV history into the local NAV table."""
-    from mftrack.errors import InvalidInputError
     from mftrack.services.navs import default_history_start, fetch_history
     from mftrack.services.schemes import resolve_scheme
 
     runtime: Runtime = ctx.obj
     runtime.quiet = runtime.quiet or quiet
-    source = source.lower()
-    if source not in ("auto", "amfi", "mfapi"):
-        raise InvalidInputError(f"--source {source!r} must be auto, amfi or mfapi")
     today = runtime.today()
     store = runtime.store
     code = int(scheme) if scheme.strip().isdigit() else resolve_scheme(store, scheme).scheme_code
@@ -132,7 +130,7 @@ def history(
     with download_progress(runtime, f"history {code}") as progress:
         client = make_client(runtime, progress)
         report = fetch_history(
-            store=store, client=client, scheme_code=code, start=first, end=last, source=source
+            store=store, client=client, scheme_code=code, start=first, end=last, source=source.value
         )
     _report_problems(runtime, report)
     if json_out:

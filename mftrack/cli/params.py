@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from mftrack.errors import InvalidInputError
 
@@ -46,3 +47,11 @@ def require_date(text: str, *, option: str) -> date:
 def one_format(json_out: bool, csv_out: bool) -> None:
     if json_out and csv_out:
         raise InvalidInputError("choose one of --json and --csv")
+
+
+class HistorySource(StrEnum):
+    """`nav history --source`: where a scheme's history comes from (Typer checks the choice)."""
+
+    AUTO = "auto"  # AMFI's history report, then mfapi.in
+    AMFI = "amfi"
+    MFAPI = "mfapi"

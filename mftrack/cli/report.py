@@ -16,9 +16,13 @@ from mftrack.cli.params import parse_as_of
 from mftrack.cli.runtime import Runtime
 from mftrack.errors import InvalidInputError, NotFoundError
 
+# Commands of this module join the top level (`mftrack COMMAND`), see cli/__init__.py.
+app = typer.Typer()
+
 AllocationChoice = Literal["category", "scheme", "fund-house"]
 
 
+@app.command("report")
 def report(
     ctx: typer.Context,
     png: str | None = typer.Option(

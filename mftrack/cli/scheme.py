@@ -8,7 +8,8 @@ import typer
 
 from mftrack.cli.runtime import Runtime
 
-app = typer.Typer(help="Find schemes in the local scheme list.", no_args_is_help=True)
+app = typer.Typer(
+    name="scheme",help="Find schemes in the local scheme list.", no_args_is_help=True)
 
 
 @app.command("search")

@@ -14,6 +14,9 @@ import typer
 from mftrack.cli.params import one_format, parse_date, require_date
 from mftrack.cli.runtime import Runtime
 
+# Commands of this module join the top level (`mftrack COMMAND`), see cli/__init__.py.
+app = typer.Typer()
+
 SIP_ID_HELP = "The SIP's id (the first 8 characters are enough; see `mftrack sips`)."
 
 
@@ -40,6 +43,7 @@ def _announce(runtime: Runtime, verb: str, sip: Any, json_out: bool) -> None:
         runtime.info(f"{verb} SIP {sip.id[:8]} (scheme {sip.scheme_code}).")
 
 
+@app.command("add-sip")
 def add_sip(
     ctx: typer.Context,
     scheme: str = typer.Argument(..., help="Scheme code, ISIN, or a name phrase that is unique."),
@@ -94,6 +98,7 @@ def add_sip(
     runtime.info(f"  {found.display_name}: {', '.join(details)}.")
 
 
+@app.command("sips")
 def list_sips(
     ctx: typer.Context,
     all_: bool = typer.Option(False, "--all", help="Include removed SIPs."),
@@ -171,6 +176,7 @@ def list_sips(
     runtime.out.print(table)
 
 
+@app.command("edit-sip")
 def edit_sip(
     ctx: typer.Context,
     sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
@@ -216,6 +222,7 @@ def edit_sip(
         )
 
 
+@app.command("pause-sip")
 def pause_sip(
     ctx: typer.Context,
     sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
@@ -233,6 +240,7 @@ def pause_sip(
     _announce(runtime, "Paused", sip, False)
 
 
+@app.command("resume-sip")
 def resume_sip(
     ctx: typer.Context,
     sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
@@ -247,6 +255,7 @@ def resume_sip(
     _announce(runtime, "Resumed", sip, False)
 
 
+@app.command("stop-sip")
 def stop_sip(
     ctx: typer.Context,
     sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
@@ -261,6 +270,7 @@ def stop_sip(
     _announce(runtime, "Stopped", sip, False)
 
 
+@app.command("rm-sip")
 def rm_sip(
     ctx: typer.Context,
     sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
@@ -271,13 +281,3 @@ def rm_sip(
     runtime: Runtime = ctx.obj
     sip = sips.remove_sip(store=runtime.store, sip_id=sip_id)
     _announce(runtime, "Removed", sip, False)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("add-sip")(add_sip)
-    app.command("sips")(list_sips)
-    app.command("edit-sip")(edit_sip)
-    app.command("pause-sip")(pause_sip)
-    app.command("resume-sip")(resume_sip)
-    app.command("stop-sip")(stop_sip)
-    app.command("rm-sip")(rm_sip)

@@ -12,12 +12,16 @@ import typer
 from mftrack.cli.params import one_format, parse_as_of
 from mftrack.cli.runtime import Runtime
 
+# Commands of this module join the top level (`mftrack COMMAND`), see cli/__init__.py.
+app = typer.Typer()
+
 CSV_COLUMNS = (
     "scheme_code", "scheme_name", "instalments", "pending", "invested", "stamp_duty", "units",
     "average_cost", "nav", "nav_date", "value", "gain", "absolute_return", "xirr",
 )
 
 
+@app.command("summary")
 def summary(
     ctx: typer.Context,
     as_of: str | None = typer.Option(

@@ -16,7 +16,8 @@ from mftrack.cli.runtime import Runtime
 if TYPE_CHECKING:
     from mftrack.services.sync import SyncStatus
 
-app = typer.Typer(invoke_without_command=True)
+app = typer.Typer(
+    name="sync",invoke_without_command=True)
 
 
 @app.callback()

@@ -59,3 +59,17 @@ def test_configuration_page_lists_every_setting() -> None:
     for spec in SETTINGS:
         assert f"`{spec.key}`" in text, spec.key
         assert spec.env in text, spec.env
+
+
+def test_xirr_docs_date_the_value_where_the_code_does() -> None:
+    # The code dates a value flow on the NAV it used, and the total on the freshest NAV date
+    # (tests/test_domain_portfolio.py checks the numbers); the descriptions must say so.
+    import mftrack.domain.portfolio as portfolio
+
+    text = " ".join((REPO / "docs" / "returns-and-xirr.md").read_text(encoding="utf-8").split())
+    section = text[text.index("## 6. XIRR"):text.index("## 7.")]
+    assert "dated on the **date of the NAV it was valued at**" in section
+    assert "dated on the **freshest** NAV date among the schemes" in section
+    assert "the value on the valuation date is **positive**" not in section
+    doc = " ".join((portfolio.__doc__ or "").split())
+    assert "the value on `as_of`" not in doc and "the freshest of the schemes' NAV dates" in doc

@@ -7,6 +7,7 @@ Expected values are computed here from the raw mfapi.in JSON with explicit Decim
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -22,6 +23,7 @@ from mftrack.domain.navs import NavSeries
 from mftrack.domain.portfolio import (
     Instalment,
     InstalmentStatus,
+    Lots,
     PortfolioSummary,
     allot,
     summarise,
@@ -478,3 +480,67 @@ def test_stale_threshold_is_a_parameter() -> None:
     as_of = date(2025, 12, 11) + timedelta(days=5)
     assert not run([sip()], as_of).schemes[0].stale
     assert run([sip()], as_of, stale_after_days=3).schemes[0].stale
+
+
+def test_late_allotments_are_found_on_the_columns_without_building_lots() -> None:
+    # ELSS without its NAVs of Mon 5 to Fri 9 Jul 2021: the instalment due Monday 5 Jul can
+    # only get Monday 12 Jul's NAV, 7 days late (> 4, so warned; <= 10, so not a gap).
+    hole = {date(2021, 7, d) for d in range(5, 10)}
+    navs = NavSeries((d, nav) for d, nav in raw(ELSS) if d not in hole)
+    assert navs.first_on_or_after(date(2021, 7, 5)) == scan_on_or_after(ELSS, date(2021, 7, 12))
+    builds = 0
+
+    def count_builds(frame, event, _arg) -> None:  # observes calls; replaces nothing
+        nonlocal builds
+        if event == "call" and frame.f_code is Lots._build.__code__:
+            builds += 1
+
+    sys.setprofile(count_builds)
+    try:
+        summary = summarise([sip()], {ELSS: navs}, {ELSS: "ELSS"}, date(2022, 3, 31))
+    finally:
+        sys.setprofile(None)
+    (warning,) = summary.warnings
+    assert "120503 ELSS: 1 instalment (first due 2021-07-05) allotted at a NAV more than 4" in (
+        warning
+    )
+    assert builds == 0  # 12 instalments valued and checked without one Instalment object
+    late = [lot for lot in summary.schemes[0].lots if lot.due_date == date(2021, 7, 5)]
+    assert late[0].nav_date == date(2021, 7, 12)
+
+
+def test_xirr_values_are_dated_on_their_nav_dates_and_the_total_on_the_freshest() -> None:
+    # Saturday 20 Dec 2025: ELSS's last NAV is Thu 11 Dec 2025; IDBI's history stops 27 Jul 2023.
+    as_of = date(2025, 12, 20)
+    plans = [sip(), sip(IDBI, start_date=date(2021, 1, 10), day=10)]
+    summary = run(plans, as_of)
+    elss, idbi = (next(s for s in summary.schemes if s.scheme_code == c) for c in (ELSS, IDBI))
+    assert (elss.nav_date, idbi.nav_date) == (date(2025, 12, 11), date(2023, 7, 27))
+    elss_flows = [(lot.nav_date, -lot.amount) for lot in allotted(summary, ELSS)]
+    idbi_flows = [(lot.nav_date, -lot.amount) for lot in allotted(summary, IDBI)]
+    idbi_value = (
+        sum((lot.units for lot in allotted(summary, IDBI)), Decimal(0)) * scan_on_or_before(
+            IDBI, as_of)[1]
+    ).quantize(PAISA, ROUND_HALF_UP)
+    assert idbi.value == idbi_value
+    # each scheme's value on its own NAV date, not on as_of
+    assert idbi.xirr == pytest.approx(
+        solve_xirr([*idbi_flows, (date(2023, 7, 27), idbi_value)]), abs=1e-7
+    )
+    assert elss.xirr == pytest.approx(
+        solve_xirr([*elss_flows, (date(2025, 12, 11), elss.value)]), abs=1e-7
+    )
+    # the total's value on the freshest NAV date of all schemes (11 Dec 2025)
+    total_flows = [*elss_flows, *idbi_flows, (date(2025, 12, 11), elss.value + idbi_value)]
+    assert summary.total.xirr == pytest.approx(solve_xirr(total_flows), abs=1e-7)
+
+
+def test_the_one_year_test_is_measured_to_the_nav_date() -> None:
+    # First IDBI allotment 1 Sep 2022 and its last NAV 27 Jul 2023: under a year apart, so
+    # no XIRR, although as_of is more than two years after the first allotment.
+    summary = run([sip(IDBI, start_date=date(2022, 9, 1), day=1)], date(2025, 1, 31))
+    (idbi,) = summary.schemes
+    assert idbi.first_allotment == scan_on_or_after(IDBI, date(2022, 9, 1))[0]
+    assert idbi.nav_date == date(2023, 7, 27)
+    assert idbi.xirr is None and summary.total.xirr is None
+    assert idbi.absolute_return is not None

@@ -9,8 +9,11 @@ Rules (see docs/returns-and-xirr.md):
 - F1: stamp duty is taken out of the gross amount on allotments from 1 July 2020; the gross
   amount (duty included) is the invested amount and the cost of acquisition.
 - F5: units are estimated to `unit_places` decimals with `unit_rounding` (default 3, down).
-- F10: XIRR over purchases dated on their allotment (NAV) date and the value on `as_of`; None
-  for holdings whose first allotment is less than a year old (absolute return is shown).
+- F10: XIRR over purchases dated on their allotment (NAV) date and the value dated on the date
+  of the NAV it was valued at (a scheme's latest NAV on or before `as_of`, or `as_of` when it
+  has none), so a stale NAV does not stretch the holding period and drag the rate down. The
+  portfolio's value is dated on the freshest of the schemes' NAV dates. XIRR is None when the
+  first allotment is less than a year before that same date (absolute return is shown).
 
 A large portfolio has ~180,000 instalments, so the allotment loop keeps them in parallel
 columns and `Lots` builds an `Instalment` only when one is looked at.
@@ -54,6 +57,7 @@ RATIO_QUANTUM = Decimal("0.000001")  # absolute return as a fraction, 0.0001 % r
 COST_QUANTUM = Decimal("0.0001")  # average cost per unit, to AMFI's 4 NAV decimals
 
 _EMPTY = NavSeries()
+_LATE = timedelta(days=LATE_ALLOTMENT_DAYS)
 _PENDING, _NAV_GAP = -1, -2  # markers in the NAV-index column
 
 
@@ -86,7 +90,7 @@ class Instalment:
 class _Columns:
     """One scheme's instalments as parallel lists, in the order they were allotted."""
 
-    __slots__ = ("amount", "due", "duty", "index", "net", "sip_id", "units")
+    __slots__ = ("amount", "due", "duty", "index", "late", "net", "sip_id", "units")
 
     def __init__(self) -> None:
         self.sip_id: list[str] = []
@@ -96,6 +100,7 @@ class _Columns:
         self.duty: list[Decimal | None] = []
         self.net: list[Decimal | None] = []
         self.units: list[Decimal | None] = []
+        self.late: list[int] = []  # rows allotted more than LATE_ALLOTMENT_DAYS after due
 
 
 class Lots(Sequence[Instalment]):
@@ -161,6 +166,16 @@ class Lots(Sequence[Instalment]):
         """Tell whether `navs` is the series these lots were allotted against."""
         return navs.dates is self._dates or navs.dates == self._dates
 
+    def due_dates(self, marker: int) -> list[date]:
+        """Due dates, ascending, of the lots whose NAV index is `marker` (_PENDING, _NAV_GAP)."""
+        c = self._cols
+        return sorted(due for due, i in zip(c.due, c.index, strict=True) if i == marker)
+
+    def late_due_dates(self) -> list[date]:
+        """Due dates, ascending, of lots allotted more than LATE_ALLOTMENT_DAYS after them."""
+        due = self._cols.due
+        return sorted(due[row] for row in self._cols.late)
+
     def allotted_by_nav_index(self) -> dict[int, tuple[Decimal, Decimal]]:
         """Return `{nav index: (gross amount, units)}` of allotted lots, merged per NAV date.
 
@@ -206,24 +221,29 @@ class _SchemeBook:
         quantum, rounding, max_roll = self.quantum, self.rounding, self.max_roll
         outflows, get_outflow = self.outflows, self.outflows.get
         c = self.cols
+        first_row = len(c.due)  # the column row of this SIP's first instalment
         c.sip_id.extend([sip_id] * len(due_dates))
         c.due.extend(due_dates)
         c.amount.extend(amounts)
-        index, duties, nets, unit_col = c.index, c.duty, c.net, c.units
+        index, duties, nets, unit_col, late = c.index, c.duty, c.net, c.units, c.late
+        late_after = _LATE
         invested = stamp = units = ZERO
         allotted = 0
         split_amount: Decimal | None = None
         split_dutiable = False
         duty = net = ZERO
         i = 0
-        for due, amount in zip(due_dates, amounts, strict=True):
+        for row, (due, amount) in enumerate(zip(due_dates, amounts, strict=True), first_row):
             i = bisect_left(dates, due, i)  # F3: the first NAV on or after the due date
-            if i >= usable or dates[i] - due > max_roll:
-                index.append(_PENDING if i >= usable else _NAV_GAP)
+            delay = dates[i] - due if i < usable else None
+            if delay is None or delay > max_roll:
+                index.append(_PENDING if delay is None else _NAV_GAP)
                 duties.append(None)
                 nets.append(None)
                 unit_col.append(None)
                 continue
+            if delay > late_after:  # kept as a row number: no Instalment object per lot
+                late.append(row)
             dutiable = i >= stamp_from
             if amount is not split_amount or dutiable is not split_dutiable:
                 split_amount, split_dutiable = amount, dutiable
@@ -283,7 +303,7 @@ class SchemeSummary:
     value: Decimal  # units x nav, to the paisa
     gain: Decimal
     absolute_return: Decimal | None  # gain / invested as a fraction
-    xirr: float | None  # None under one year or without a solution (F10)
+    xirr: float | None  # value dated on nav_date; None under a year to it, or no solution (F10)
     first_allotment: date | None
     stale: bool  # no NAV, or the NAV is more than stale_after_days older than as_of
     lots: Lots  # every instalment (allotted, pending, gap), by due date
@@ -291,7 +311,12 @@ class SchemeSummary:
 
 @dataclass(frozen=True, slots=True)
 class PortfolioTotal:
-    """All schemes together; `xirr` is over every purchase and the total value."""
+    """All schemes together.
+
+    `xirr` is over every purchase and the total value, dated on the freshest scheme NAV date
+    (as_of when no scheme has a NAV); None when the first allotment is less than a year before
+    that date.
+    """
 
     instalments: int
     pending: int
@@ -322,9 +347,10 @@ def _ratio(gain: Decimal, invested: Decimal) -> Decimal | None:
 def _xirr_if_a_year(
     outflows: Mapping[date, Decimal], value: Decimal, first: date | None, valued_on: date
 ) -> float | None:
-    """XIRR with the value dated on the day it is known for: the NAV date it was valued at.
+    """XIRR of the purchases and `value` dated on `valued_on` (the NAV date it was valued at).
 
     Dating a stale value on as_of would stretch the holding period and understate the rate.
+    The one-year test below is measured to `valued_on` too, not to as_of.
     """
     # F10: SEBI requires absolute, not annualised, returns for periods under one year.
     if first is None or years_between(first, valued_on) < 1:
@@ -392,25 +418,22 @@ def _scheme_warnings(
             f"its value may be out of date"
         )
     if s.pending:
-        due = [lot.due_date for lot in s.lots if lot.status is InstalmentStatus.PENDING]
+        due = s.lots.due_dates(_PENDING)
         warnings.append(
             f"{label}: {s.pending} instalment{'s' if s.pending > 1 else ''} due {due[0]}"
             + (f" to {due[-1]}" if len(due) > 1 else "")
             + " pending: no NAV on or after the due date yet (`mftrack nav pull`)"
         )
-    late = [
-        lot for lot in s.lots
-        if lot.nav_date is not None and (lot.nav_date - lot.due_date).days > LATE_ALLOTMENT_DAYS
-    ]
+    late = s.lots.late_due_dates()
     if late:
         warnings.append(
             f"{label}: {len(late)} instalment{'s' if len(late) > 1 else ''} (first due "
-            f"{late[0].due_date}) allotted at a NAV more than {LATE_ALLOTMENT_DAYS} days after "
+            f"{late[0]}) allotted at a NAV more than {LATE_ALLOTMENT_DAYS} days after "
             f"the due date: a long closure, or NAVs missing locally "
             f"(`mftrack nav history {s.scheme_code}` fetches them)"
         )
     if s.nav_gaps:
-        due = [lot.due_date for lot in s.lots if lot.status is InstalmentStatus.NAV_GAP]
+        due = s.lots.due_dates(_NAV_GAP)
         warnings.append(
             f"{label}: {s.nav_gaps} instalments due {due[0]} to {due[-1]} have no NAV "
             f"within {max_roll_days} days of the due date (a gap in the NAV history); "

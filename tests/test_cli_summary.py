@@ -151,3 +151,18 @@ def test_xirr_is_dated_on_the_nav_it_was_valued_at(monkeypatch) -> None:
     assert a_year_later["schemes"][0]["value"] == on_last_nav["schemes"][0]["value"]
     assert a_year_later["schemes"][0]["xirr"] == on_last_nav["schemes"][0]["xirr"]
     assert a_year_later["total"]["xirr"] == on_last_nav["total"]["xirr"]
+
+
+def test_a_scheme_whose_navs_all_predate_the_sip_is_valued_at_its_last_nav() -> None:
+    # 102987 closed in 2006: its last NAV is 10.70450 on 24-05-2006 (the file's first row), a
+    # week before this SIP's start. Instalments due 1 Jun 2006 .. 1 Jun 2007 (13) stay pending.
+    load(102987)
+    run_cli("add-sip", "102987", "--amount", "1000", "--start", "2006-06-01")
+    result = run_cli("summary", "--json", "--as-of", "2007-06-30")
+    assert result.exit_code == 0, result.stderr
+    (scheme,) = json.loads(result.stdout)["schemes"]
+    assert (scheme["nav"], scheme["nav_date"]) == ("10.70450", "2006-05-24")
+    assert (scheme["instalments"], scheme["pending"]) == (0, 13)
+    assert scheme["stale"] is True
+    assert "no NAV history at all" not in result.stderr
+    assert "13 instalments due 2006-06-01 to 2007-06-01 pending" in result.stderr

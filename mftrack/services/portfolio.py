@@ -32,12 +32,17 @@ def valuation_options(settings: Any) -> dict[str, Any]:
 def load_navs(
     store: LocalStore, sips: list[Sip], as_of: date
 ) -> dict[int, NavSeries]:
-    """NAV series of every scheme the SIPs invest in, from the first start up to `as_of`."""
+    """NAV series of every scheme the SIPs invest in, from the first start up to `as_of`.
+
+    Each series also carries the scheme's last NAV before that start: it is the NAV a holding
+    is valued at when no later one exists (a scheme closed before the SIP began).
+    """
     live = [s for s in sips if not s.deleted]
     if not live:
         return {}
     first = min(s.start_date for s in live)
-    histories = store.nav_histories({s.scheme_code for s in live}, start=first, end=as_of)
+    codes = {s.scheme_code for s in live}
+    histories = store.nav_histories(codes, start=min(first, as_of), end=as_of, one_before=True)
     return {code: NavSeries(points) for code, points in histories.items()}
 
 

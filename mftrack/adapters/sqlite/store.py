@@ -327,9 +327,17 @@ class LocalStore:
         return [(fromiso(d), Decimal(v)) for d, v in rows]
 
     def nav_histories(
-        self, scheme_codes: Iterable[int], *, start: date | None = None, end: date | None = None
+        self,
+        scheme_codes: Iterable[int],
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        one_before: bool = False,
     ) -> dict[int, list[tuple[date, Decimal]]]:
-        """NAV histories of several schemes in one query (the summary's hot path)."""
+        """NAV histories of several schemes in one read (the summary's hot path).
+
+        `one_before` adds each scheme's newest NAV dated before `start`, if it has one.
+        """
         codes = sorted(set(scheme_codes))
         result: dict[int, list[tuple[date, Decimal]]] = {code: [] for code in codes}
         if not codes:
@@ -345,6 +353,13 @@ class LocalStore:
                 "order by scheme_code, nav_date",
                 (*codes, low, high),
             ).fetchall()
+            if one_before and start is not None:
+                # SQLite takes the bare `nav` column from the row holding max(nav_date).
+                rows[:0] = conn.exec_driver_sql(
+                    "select scheme_code, max(nav_date), nav from navs "
+                    f"where scheme_code in ({marks}) and nav_date < ? group by scheme_code",
+                    (*codes, low),
+                ).fetchall()
         for code, day, nav in rows:
             result[code].append((fromiso(day), Decimal(nav)))
         return result

@@ -11,6 +11,7 @@ import typer
 from mftrack import __version__
 from mftrack.cli import account as account_cmd
 from mftrack.cli import chart, config_cmd, daemon, demo, logs, nav, report, scheme, sip, summary
+from mftrack.cli import serve as serve_cmd
 from mftrack.cli import sync as sync_cmd
 from mftrack.cli.errors import ErrorReportingGroup
 from mftrack.cli.runtime import Runtime
@@ -53,7 +54,7 @@ def root(
 # (`typer.Typer(name="nav")`) becomes a command group; a nameless one adds its commands to the
 # top level. A new command is a decorated function in one of these modules.
 for _module in (config_cmd, nav, scheme, sip, summary, demo, chart, report, daemon, logs,
-                account_cmd, sync_cmd):
+                account_cmd, sync_cmd, serve_cmd):
     app.add_typer(_module.app)
 
 

@@ -12,11 +12,11 @@ import pytest
 from mftrack.adapters.amfi.model import ParsedNavFile
 from mftrack.adapters.amfi.navall import parse_navall
 from mftrack.daemon.arrival import HeldScheme, is_late_publisher, judge_arrival, modal_date
-from mftrack.daemon.gaps import suspect_schemes
 from mftrack.daemon.schedule import IST, NavPlan
 from mftrack.domain.navs import NavSeries
 from mftrack.domain.portfolio import summarise
 from mftrack.domain.sips import Sip
+from mftrack.services.history_gaps import suspect_schemes
 from tests.helpers import NAVALL
 
 ELSS, FOF, LIQUID = 120503, 118550, 119800  # on time, FoF overseas (late), liquid

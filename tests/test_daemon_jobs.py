@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,10 +14,11 @@ import pytest
 
 from mftrack.adapters.sqlite.store import LocalStore
 from mftrack.config import load_settings, resolve_paths
-from mftrack.daemon.jobs import CHECKED_KEY, JobContext, NavPullJob, SipHistoryJob
+from mftrack.daemon.jobs import JobContext, NavPullJob, SipHistoryJob
 from mftrack.daemon.schedule import IST, Timetable
 from mftrack.daemon.service import amfi_client_factory
 from mftrack.domain.portfolio import InstalmentStatus
+from mftrack.services.nav_update import CHECKED_KEY, RETRY_KEY
 from mftrack.services.portfolio import portfolio_summary
 from mftrack.services.sips import add_sip
 from tests.helpers import NAVALL, mfapi_file
@@ -98,15 +99,58 @@ def test_a_missed_day_is_noticed_by_the_pull_and_repaired_from_history(setup: Se
     assert store.get_meta(CHECKED_KEY.format(code=ELSS)) == "2025-12-11"
 
 
-def test_history_failures_are_retried_but_unknown_schemes_are_not(setup: Setup) -> None:
+def test_failed_and_empty_fetches_are_retried_with_backoff_never_marked_checked(
+    setup: Setup,
+) -> None:
+    """Issue 9 item 2: a 404 or an empty answer used to mark the scheme checked for good."""
     store, ctx = setup.store, setup.ctx
     add_sip(store=store, scheme_code=ELSS, amount=Decimal(5000), start=date(2025, 11, 10))
     add_sip(store=store, scheme_code=999999, amount=Decimal(100), start=date(2025, 11, 10))
     setup.server.route(f"/mf/{ELSS}", Reply(status=503))
     setup.server.route("/mf/999999", Reply(status=404))
-    result = SipHistoryJob(ctx).run(datetime(2025, 12, 9, 12, tzinfo=IST))
-    assert result.status == "error"  # the runner backs off and retries
+    job = SipHistoryJob(ctx)
+    noon = datetime(2025, 12, 9, 12, tzinfo=IST)
+    result = job.run(noon)
+    assert result.status == "error"
     assert f"{ELSS} failed: could not download mfapi.in: HTTP 503" in result.message
     assert "999999: no history (mfapi.in does not know scheme 999999)" in result.message
     assert store.get_meta(CHECKED_KEY.format(code=ELSS)) is None
-    assert store.get_meta(CHECKED_KEY.format(code=999999)) == "2025-12-09"
+    assert store.get_meta(CHECKED_KEY.format(code=999999)) is None
+    # each scheme backs off on its own: 15 minutes after the first failure
+    first_retry = noon + timedelta(minutes=15)
+    assert store.get_meta(RETRY_KEY.format(code=999999)) == f"1 {first_retry.isoformat()}"
+    assert job.retry_at(noon, 1) == first_retry
+
+    # before the backoff ends nothing is asked for
+    asked = len(setup.server.requests)
+    early = job.run(noon + timedelta(minutes=5))
+    assert len(setup.server.requests) == asked
+    assert "backing off: 120503 until 2025-12-09 12:15, 999999 until 2025-12-09 12:15" in (
+        early.message
+    )
+
+    # then it is asked again; a second failure doubles the wait
+    again = job.run(first_retry)
+    assert "999999: no history" in again.message
+    second = first_retry + timedelta(minutes=30)
+    assert store.get_meta(RETRY_KEY.format(code=999999)) == f"2 {second.isoformat()}"
+
+    # mfapi.in learns the ELSS: its history is fetched and checked up to the NAVs obtained
+    setup.server.route(f"/mf/{ELSS}", mfapi_until(ELSS, setup.today))
+    fixed = job.run(second)
+    assert f"{ELSS}: " in fixed.message and "NAVs from 2025-11-10" in fixed.message
+    assert store.get_meta(CHECKED_KEY.format(code=ELSS)) == "2025-12-09"
+    assert store.get_meta(RETRY_KEY.format(code=ELSS)) == ""
+    assert store.get_meta(CHECKED_KEY.format(code=999999)) is None
+
+
+def test_a_fetch_that_stops_short_of_the_gap_is_retried(setup: Setup) -> None:
+    """mfapi.in's history ending before the instalment's due date does not settle it."""
+    store, ctx = setup.store, setup.ctx
+    add_sip(store=store, scheme_code=ELSS, amount=Decimal(5000), start=date(2025, 11, 10))
+    setup.today[0] = date(2025, 11, 7)  # mfapi.in lags: its last NAV is 7 Nov
+    noon = datetime(2025, 12, 9, 12, tzinfo=IST)
+    result = SipHistoryJob(ctx).run(noon)
+    assert f"{ELSS}: no NAVs from 2025-11-10 yet" in result.message
+    assert store.get_meta(CHECKED_KEY.format(code=ELSS)) is None  # nothing from 10 Nov on
+    assert store.get_meta(RETRY_KEY.format(code=ELSS)).startswith("1 ")

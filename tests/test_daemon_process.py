@@ -1,5 +1,8 @@
-"""The real daemon process: SIGTERM/Ctrl-C stop it within 2 s, one daemon per data folder,
-and `daemon status` reads its state from another process."""
+"""The real daemon process: SIGTERM/Ctrl-C stop it (abandoning a job stuck on the network),
+one daemon per data folder, and `daemon status` reads its state from another process.
+
+No wall-clock thresholds here (how fast it stops is a goal for bench/): the bounds below are
+generous and only there so that a daemon that never stops fails the test instead of hanging."""
 
 from __future__ import annotations
 
@@ -71,20 +74,20 @@ def daemon(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
                 proc.wait()
 
 
-def stop_timed(proc: subprocess.Popen[bytes], signum: int) -> float:
-    sent = time.monotonic()
+STUCK_FOR = 30  # seconds a hanging server keeps the job waiting
+
+
+def stop_with(proc: subprocess.Popen[bytes], signum: int) -> None:
     proc.send_signal(signum)
-    proc.wait(timeout=5)
-    return time.monotonic() - sent
+    proc.wait(timeout=STUCK_FOR / 2)  # generous; fails only a daemon that does not stop
 
 
-def test_sigterm_stops_the_daemon_within_two_seconds(
+def test_sigterm_stops_the_daemon(
     tmp_path: Path, loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     point_at(loopback, monkeypatch)
     with daemon(tmp_path) as proc:
-        elapsed = stop_timed(proc, signal.SIGTERM)
-    assert elapsed < 2, elapsed
+        stop_with(proc, signal.SIGTERM)
     assert proc.returncode == 0
     assert "daemon stopped" in log_text()
 
@@ -93,7 +96,7 @@ def test_sigterm_abandons_a_job_stuck_on_the_network(
     tmp_path: Path, loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     point_at(loopback, monkeypatch)
-    loopback.route("/mf/120503", Reply(body="{}", delay=30))  # mfapi.in hangs
+    loopback.route("/mf/120503", Reply(body="{}", delay=STUCK_FOR))  # mfapi.in hangs
     paths = resolve_paths()
     store = LocalStore(paths.database, backup_dir=paths.backup_dir)
     add_sip(store=store, scheme_code=120503, amount=Decimal(1000), start=date(2025, 1, 5))
@@ -101,11 +104,11 @@ def test_sigterm_abandons_a_job_stuck_on_the_network(
     with daemon(tmp_path) as proc:
         # the history backfill runs at start and is now waiting for mfapi.in
         wait_for(lambda: loopback.requests_to("/mf/120503"), what="the history request")
-        elapsed = stop_timed(proc, signal.SIGTERM)
-    assert elapsed < 2, elapsed
+        stop_with(proc, signal.SIGTERM)  # long before the server would answer
     assert proc.returncode == 0
     text = log_text()
-    assert "abandoned in mid-run" in text
+    assert "WARNING daemon.sip_history stopping: abandoned in mid-run" in text
+    assert "sip_history ok" not in text and "sip_history: ok" not in text
     assert "daemon stopped" in text
 
 
@@ -114,8 +117,7 @@ def test_ctrl_c_stops_it_too_with_the_interrupted_code(
 ) -> None:
     point_at(loopback, monkeypatch)
     with daemon(tmp_path) as proc:
-        elapsed = stop_timed(proc, signal.SIGINT)
-    assert elapsed < 2, elapsed
+        stop_with(proc, signal.SIGINT)
     assert proc.returncode == 130
 
 
@@ -150,6 +152,6 @@ def test_a_second_daemon_exits_busy_and_status_works_from_another_shell(
         table = run_subprocess("daemon", "status")
         assert f"Daemon: running (pid {proc.pid})" in table.stdout
         assert f"sync: {sync['last_message']}" in table.stdout
-        stop_timed(proc, signal.SIGTERM)
+        stop_with(proc, signal.SIGTERM)
     after = run_subprocess("daemon", "status", "--json")
     assert json.loads(after.stdout)["running"] is False

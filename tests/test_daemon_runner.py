@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,27 +14,12 @@ import pytest
 
 from mftrack.adapters.sqlite.store import LocalStore
 from mftrack.daemon.runner import JobAbandoned, JobResult, Runner, run_in_worker
-from mftrack.daemon.schedule import IST, backoff
+from mftrack.daemon.schedule import backoff
 from mftrack.daemon.state import JobRunStore, read_job_runs
-from mftrack.errors import NetworkError, StorageError
+from mftrack.errors import NetworkError
+from tests.daemon_support import START, FakeClock, RecordingState, stop_after
 
-START = datetime(2025, 12, 11, 12, 0, tzinfo=IST)
 MINUTE = timedelta(minutes=1)
-
-
-class FakeClock:
-    """`now()` and a `sleep(seconds)` that advances time and records the request."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -65,38 +51,15 @@ class ScriptedJob:
         return outcome
 
 
-class MemoryState:
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[str, object]] = {}
-        self.history: list[tuple[str, str, int]] = []
-
-    def failures(self) -> dict[str, int]:
-        return {job: int(row.get("failures", 0)) for job, row in self.rows.items()}  # type: ignore[call-overload]
-
-    def scheduled(self, job: str, next_run: datetime) -> None:
-        self.rows.setdefault(job, {})["next_run"] = next_run
-
-    def started(self, job: str, at: datetime) -> None:
-        self.rows.setdefault(job, {})["started"] = at
-
-    def finished(
-        self, job: str, *, at: datetime, result: JobResult, next_run: datetime, failures: int
-    ) -> None:
-        self.rows.setdefault(job, {}).update(result=result, next_run=next_run, failures=failures)
-        self.history.append((job, result.status, failures))
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[LocalStore]:
+    real = LocalStore(tmp_path / "mftrack.db", backup_dir=tmp_path / "backups")
+    yield real
+    real.close()
 
 
-def stop_after(clock: FakeClock, stop: threading.Event, until: datetime) -> Callable[[float], None]:
-    def sleep(seconds: float) -> None:
-        clock.sleep(seconds)
-        if clock.now >= until:
-            stop.set()
-
-    return sleep
-
-
-def make_runner(jobs: list[ScriptedJob], until: datetime, **kwargs: object):  # type: ignore[no-untyped-def]
-    clock, stop, state = FakeClock(), threading.Event(), MemoryState()
+def make_runner(jobs: list[ScriptedJob], until: datetime, store: LocalStore, **kwargs: object):  # type: ignore[no-untyped-def]
+    clock, stop, state = FakeClock(), threading.Event(), RecordingState(store)
     runner = Runner(
         jobs, state=state, clock=clock, sleep=stop_after(clock, stop, until), stop=stop, **kwargs
     )  # type: ignore[arg-type]
@@ -106,72 +69,74 @@ def make_runner(jobs: list[ScriptedJob], until: datetime, **kwargs: object):  # 
 OK = JobResult("ok", "done")
 
 
-def test_failures_back_off_exponentially_then_reset(caplog: pytest.LogCaptureFixture) -> None:
+def test_failures_back_off_exponentially_then_reset(
+    caplog: pytest.LogCaptureFixture, store: LocalStore
+) -> None:
     flaky = ScriptedJob("nav_pull", [NetworkError("HTTP 500")] * 4 + [OK])
-    runner, _, _, state = make_runner([flaky], START + 40 * MINUTE)
+    runner, _, _, state = make_runner([flaky], START + 40 * MINUTE, store)
     with caplog.at_level(logging.INFO, logger="mftrack"):
         runner.run()
     gaps = [(b - a) / MINUTE for a, b in zip(flaky.runs, flaky.runs[1:], strict=False)]
     assert gaps[:5] == [1, 2, 4, 8, 10]  # backoff 1, 2, 4, 8 min; then the normal 10 min
-    assert [f for job, _, f in state.history][:5] == [1, 2, 3, 4, 0]
+    assert [f for job, _, f in state.history()][:5] == [1, 2, 3, 4, 0]
     levels = [r.levelname for r in caplog.records if "failed" in r.getMessage()]
     assert levels == ["WARNING", "WARNING", "ERROR", "ERROR"]  # ERROR from the 3rd in a row
     assert all(r.name == "mftrack.daemon.nav_pull" for r in caplog.records if "failed" in r.msg)
 
 
 def test_an_unexpected_exception_is_a_failure_and_the_loop_goes_on(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, store: LocalStore
 ) -> None:
     buggy = ScriptedJob("sync", [ZeroDivisionError("boom"), OK])
     other = ScriptedJob("log_retention", [OK], every=5 * MINUTE)
-    runner, _, _, state = make_runner([buggy, other], START + 20 * MINUTE)
+    runner, _, _, state = make_runner([buggy, other], START + 20 * MINUTE, store)
     with caplog.at_level(logging.INFO, logger="mftrack"):
         runner.run()
-    assert state.history[0] == ("sync", "error", 1)
-    assert state.rows["sync"]["result"] == OK
+    assert state.history()[0] == ("sync", "error", 1)
+    row = next(r for r in read_job_runs(store) if r.job == "sync")
+    assert (row.last_result, row.last_message) == ("ok", "done")
     assert len(other.runs) >= 4
     crash = next(r for r in caplog.records if r.getMessage() == "crashed")
     assert crash.exc_info is not None  # the traceback goes to the log
 
 
-def test_stop_ends_the_loop_without_another_sleep() -> None:
+def test_stop_ends_the_loop_without_another_sleep(store: LocalStore) -> None:
     stop_holder: list[threading.Event] = []
     job = ScriptedJob("nav_pull", [OK], on_run=lambda: stop_holder[0].set())
-    runner, clock, stop, _ = make_runner([job], START + timedelta(days=1))
+    runner, clock, stop, _ = make_runner([job], START + timedelta(days=1), store)
     stop_holder.append(stop)
     runner.run()
     assert len(job.runs) == 1
     assert clock.sleeps == []
 
 
-def test_a_job_can_ask_for_another_to_run_now() -> None:
+def test_a_job_can_ask_for_another_to_run_now(store: LocalStore) -> None:
     history = ScriptedJob("sip_history", [OK], every=timedelta(days=1))
     pull = ScriptedJob(
         "nav_pull", [JobResult("ok", "new NAVs", run_next=("sip_history",))], every=20 * MINUTE
     )
-    runner, _, _, _ = make_runner([pull, history], START + 30 * MINUTE)
+    runner, _, _, _ = make_runner([pull, history], START + 30 * MINUTE, store)
     runner.run()
     # once at start (already due when the first pull asked), then straight after the next pull
     # instead of a day later
     assert history.runs == [START, START + 20 * MINUTE]
 
 
-def test_sleeps_are_capped_so_a_suspended_machine_catches_up() -> None:
+def test_sleeps_are_capped_so_a_suspended_machine_catches_up(store: LocalStore) -> None:
     job = ScriptedJob("sip_history", [OK], every=timedelta(hours=2))
-    runner, clock, _, _ = make_runner([job], START + 3 * timedelta(hours=1), max_sleep=600)
+    runner, clock, _, _ = make_runner([job], START + 3 * timedelta(hours=1), store, max_sleep=600)
     runner.run()
     assert max(clock.sleeps) == 600
     assert job.runs == [START, START + timedelta(hours=2)]
 
 
-def test_state_write_failures_never_stop_the_loop(caplog: pytest.LogCaptureFixture) -> None:
+def test_state_write_failures_never_stop_the_loop(
+    caplog: pytest.LogCaptureFixture, store: LocalStore
+) -> None:
     job = ScriptedJob("sync", [OK])
-    runner, _, _, state = make_runner([job], START + 25 * MINUTE)
-
-    def locked(*_: object, **__: object) -> None:
-        raise StorageError("database is locked")
-
-    state.finished = locked  # type: ignore[method-assign]
+    runner, _, _, _ = make_runner([job], START + 25 * MINUTE, store)
+    with sqlite3.connect(store.path) as other:  # the table is gone: every record fails
+        other.execute("drop table job_runs")
     with caplog.at_level(logging.WARNING, logger="mftrack"):
         runner.run()
     assert len(job.runs) == 3

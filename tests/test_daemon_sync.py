@@ -1,128 +1,119 @@
-"""The sync job: calls `mftrack.services.sync.sync_now` when it exists; errors map to results."""
+"""The daemon's sync job runs the real `mftrack.services.sync.sync_now` against the Supabase
+stand-in (tests/standin); every way it cannot sync maps to a result, and failures back off."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from mftrack.config import load_settings, resolve_paths
-from mftrack.daemon.jobs import JobContext, SyncJob, load_sync_now
+from mftrack.config import load_settings
+from mftrack.daemon.jobs import JobContext, SyncJob
 from mftrack.daemon.runner import Runner
 from mftrack.daemon.schedule import IST, Timetable
-from mftrack.errors import BusyError, ConfigError, LoginRequiredError, NetworkError
-from tests.test_daemon_runner import FakeClock, MemoryState, stop_after
+from mftrack.daemon.state import read_job_runs
+from mftrack.errors import ConfigError
+from mftrack.services.sync import _sync_lock
+from tests.daemon_support import FakeClock, RecordingState, stop_after
+from tests.standin import StandIn
+from tests.test_sync_support import PUSH, Device, make_device, new_user, server_rows
+
+pytestmark = pytest.mark.postgres
 
 START = datetime(2025, 12, 11, 12, 0, tzinfo=IST)
-SUPABASE = "https://project.supabase.co"
 
 
-def context(
-    load_sync: Callable[[], Callable[..., Any]], store: Any = "STORE", url: str = SUPABASE
-) -> JobContext:
-    paths = resolve_paths()
-    return JobContext(
-        store=store,
-        settings=load_settings(paths, {"MFTRACK_SUPABASE_URL": url}),
-        paths=paths,
-        timetable=Timetable.standard(),
-        make_client=lambda: None,
-        stop=threading.Event(),
-        load_sync=load_sync,
+def job_for(device: Device, **env: str) -> SyncJob:
+    settings = device.settings
+    if env:
+        settings = load_settings(device.paths, environ={
+            "MFTRACK_SUPABASE_ANON_KEY": settings["supabase.anon_key"] or "",
+            "MFTRACK_TOKEN_STORE": "file", **env,
+        })  # fmt: skip
+    return SyncJob(
+        JobContext(
+            store=device.store,
+            settings=settings,
+            paths=device.paths,
+            timetable=Timetable.standard(),
+            make_client=lambda: None,
+            stop=threading.Event(),
+        )
     )
 
 
-def raising(exc: BaseException) -> Callable[..., Any]:
-    def sync_now(**_: Any) -> Any:
-        raise exc
-
-    return sync_now
-
-
-def missing() -> Callable[..., Any]:
-    raise ImportError("No module named 'mftrack.services.sync'")
+@pytest.fixture
+def device(standin: StandIn, tmp_path: Path) -> Device:
+    _, user_id = new_user(standin)
+    dev = make_device(standin, user_id, tmp_path / "laptop")
+    yield dev  # type: ignore[misc]
+    dev.close()
 
 
-@pytest.mark.parametrize(
-    ("load", "status", "message", "quiet"),
-    [
-        (missing, "skipped", "sync not available", True),
-        (lambda: raising(LoginRequiredError("no session")), "skipped", "not logged in", True),
-        (lambda: raising(BusyError("sync lock held")), "skipped", "another sync is running", False),
-    ],
-)
-def test_sync_is_skipped_quietly_when_it_cannot_run(
-    load: Callable[[], Any], status: str, message: str, quiet: bool
-) -> None:
-    result = SyncJob(context(load)).run(START)
-    assert (result.status, result.quiet) == (status, quiet)
-    assert result.message.startswith(message)
+def test_the_job_pushes_the_sips_through_the_real_sync(device: Device, standin: StandIn) -> None:
+    first = device.add(120503, "5000")
+    second = device.add(118989, "2500")
+    result = job_for(device).run(START)
+    assert result.status == "ok"
+    assert result.message.startswith("pushed 2, pulled ")
+    assert set(server_rows(standin, device.user_id)) == {first, second}
 
 
-def test_sync_is_not_attempted_without_a_supabase_project() -> None:
-    calls: list[object] = []
-    result = SyncJob(context(lambda: calls.append, url="")).run(START)
-    assert (result.status, result.quiet, calls) == ("skipped", True, [])
+def test_no_supabase_project_means_no_attempt(device: Device, standin: StandIn) -> None:
+    standin.clear_request_log()
+    result = job_for(device, MFTRACK_SUPABASE_URL="").run(START)
+    assert (result.status, result.quiet) == ("skipped", True)
     assert result.message == "sync not configured (no supabase.url)"
+    assert standin.requests("/") == []
 
 
-def test_a_configuration_problem_is_a_visible_failure() -> None:
-    mismatch = ConfigError("this database syncs with another account")
+def test_nobody_logged_in_is_skipped_quietly(standin: StandIn, tmp_path: Path) -> None:
+    _, user_id = new_user(standin)
+    dev = make_device(standin, user_id, tmp_path / "desk")
+    try:
+        for session in (dev.paths.data_dir / "auth").iterdir():
+            session.unlink()  # logged out
+        result = job_for(dev).run(START)
+    finally:
+        dev.close()
+    assert (result.status, result.message, result.quiet) == ("skipped", "not logged in", True)
+
+
+def test_an_overlapping_sync_is_skipped_visibly(device: Device) -> None:
+    with _sync_lock(device.paths):  # what a running `mftrack sync` holds
+        result = job_for(device).run(START)
+    assert (result.status, result.message, result.quiet) == (
+        "skipped", "another sync is running", False,
+    )  # fmt: skip
+
+
+def test_a_configuration_problem_is_a_visible_failure(device: Device, standin: StandIn) -> None:
+    device.add()
+    job_for(device).run(START)
+    _, other = new_user(standin)  # the session now belongs to another account
+    from tests.test_sync_support import save_session
+
+    save_session(device.paths, standin.url, standin.issue_session(other))
     with pytest.raises(ConfigError):  # the runner turns it into an error result with backoff
-        SyncJob(context(lambda: raising(mismatch))).run(START)
+        job_for(device).run(START)
 
 
-def test_sync_now_gets_the_store_settings_and_paths() -> None:
-    calls: list[dict[str, Any]] = []
-
-    class Report:
-        def summary(self) -> str:
-            return "pushed 2, pulled 1"
-
-    def sync_now(**kwargs: Any) -> Report:
-        calls.append(kwargs)
-        return Report()
-
-    ctx = context(lambda: sync_now)
-    result = SyncJob(ctx).run(START)
-    assert (result.status, result.message) == ("ok", "pushed 2, pulled 1")
-    assert calls == [{"store": "STORE", "settings": ctx.settings, "paths": ctx.paths}]
-
-
-def test_the_real_module_is_looked_up_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
-
-    fake = types.ModuleType("mftrack.services.sync")
-    fake.sync_now = lambda **_: None  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mftrack.services.sync", fake)
-    assert SyncJob(context(load_sync_now)).run(START).message == "synced"
-
-
-def test_network_errors_back_off_and_retry_on_the_sync_interval(tmp_path: Path) -> None:
-    outcomes: list[BaseException | None] = [NetworkError("timed out")] * 3 + [None]
-    calls: list[datetime] = []
+def test_network_errors_back_off_and_retry_on_the_sync_interval(
+    device: Device, standin: StandIn
+) -> None:
+    device.add()
+    standin.fail_next(PUSH, status=503, count=3)
     clock, stop = FakeClock(START), threading.Event()
-
-    def sync_now(**_: Any) -> None:
-        calls.append(clock.now)
-        outcome = outcomes.pop(0) if outcomes else None
-        if outcome is not None:
-            raise outcome
-
-    state = MemoryState()
+    state = RecordingState(device.store)
+    until = START + timedelta(hours=1)
     runner = Runner(
-        [SyncJob(context(lambda: sync_now))],
-        state=state,
-        clock=clock,
-        sleep=stop_after(clock, stop, START + timedelta(hours=1)),
-        stop=stop,
+        [job_for(device)], state=state, clock=clock, sleep=stop_after(clock, stop, until), stop=stop
     )
     runner.run()
-    minutes = [(c - START) / timedelta(minutes=1) for c in calls]
+    minutes = [(at - START) / timedelta(minutes=1) for _, at in state.starts]
     assert minutes == [0, 1, 3, 7, 37]  # backoff 1, 2, 4 min; then every 30 min
-    assert [f for _, _, f in state.history] == [1, 2, 3, 0, 0]
+    assert [f for _, _, _, f in state.runs] == [1, 2, 3, 0, 0]
+    (row,) = read_job_runs(device.store)
+    assert (row.last_result, row.consecutive_failures) == ("ok", 0)

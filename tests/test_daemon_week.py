@@ -10,6 +10,8 @@ The story (India time), Wed 10 Dec 2025 12:00 to Mon 15 Dec 12:00:
   moved to 11 Dec: the only derived data here).
 * Fri, Sat, Sun: nothing new is published (the data shows a holiday, then the weekend).
 
+The real sync runs every 6 hours against the Supabase stand-in, as a logged-in user.
+
 Two SIPs are due on the 11th: on the ELSS (120503) and the FoF (118550). Their history comes
 from mfapi.in's real JSON, cut at the fake "today".
 """
@@ -32,17 +34,21 @@ import pytest
 from mftrack.adapters.sqlite.store import LocalStore
 from mftrack.config import load_settings, resolve_paths
 from mftrack.daemon.jobs import JobContext, build_jobs
-from mftrack.daemon.runner import JobResult, Runner
+from mftrack.daemon.runner import Runner
 from mftrack.daemon.schedule import IST, Timetable
 from mftrack.daemon.service import amfi_client_factory
-from mftrack.daemon.state import JobRunStore, read_job_runs
+from mftrack.daemon.state import read_job_runs
 from mftrack.domain.portfolio import InstalmentStatus
 from mftrack.services.portfolio import portfolio_summary, summary_as_dict
 from mftrack.services.sips import add_sip
 from mftrack.services.valuations import read_valuations
+from tests.daemon_support import FakeClock, RecordingState, stop_after
 from tests.helpers import NAVALL, mfapi_file
 from tests.loopback import LoopbackServer, Reply, SeenRequest
-from tests.test_daemon_runner import FakeClock, stop_after
+from tests.standin import StandIn
+from tests.test_sync_support import new_user, save_session, server_rows
+
+pytestmark = pytest.mark.postgres
 
 ELSS, FOF = 120503, 118550
 START = datetime(2025, 12, 10, 12, 0, tzinfo=IST)
@@ -92,40 +98,19 @@ class Amfi:
         return Reply.json(data)
 
 
-class Recorder(JobRunStore):
-    """JobRunStore that also keeps every finished run for the assertions."""
-
-    def __init__(self, store: LocalStore) -> None:
-        super().__init__(store)
-        self.runs: list[tuple[datetime, str, JobResult, int]] = []
-
-    def finished(
-        self, job: str, *, at: datetime, result: JobResult, next_run: datetime, failures: int
-    ) -> None:
-        self.runs.append((at, job, result, failures))
-        super().finished(job, at=at, result=result, next_run=next_run, failures=failures)
-
-    def of(self, job: str) -> list[tuple[datetime, JobResult, int]]:
-        return [
-            (when, result, failures) for when, name, result, failures in self.runs if name == job
-        ]
-
-
 @dataclass
 class Week:
     amfi: Amfi
-    state: Recorder
+    state: RecordingState
+    standin: StandIn
+    user_id: str
     store: LocalStore
     log_dir: Path
     logs: list[logging.LogRecord]
 
 
-def no_sync() -> object:
-    raise ImportError("No module named 'mftrack.services.sync'")
-
-
 @pytest.fixture(scope="module")
-def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
+def week(tmp_path_factory: pytest.TempPathFactory, standin_server: StandIn) -> Iterator[Week]:
     """Run the whole week once; the tests below look at different parts of it."""
     home = tmp_path_factory.mktemp("week")
     clock = FakeClock(START)
@@ -140,6 +125,11 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
         "MFTRACK_AMFI_HISTORY_URL": server.url("/history"),  # 404: falls back to mfapi.in
         "MFTRACK_MFAPI_BASE_URL": server.url("/"),
         "MFTRACK_NETWORK_RETRIES": "0",  # one request per attempt: the runner does the retrying
+        # the real sync, against the Supabase stand-in, as a logged-in user
+        "MFTRACK_SUPABASE_URL": standin_server.url,
+        "MFTRACK_SUPABASE_ANON_KEY": standin_server.anon_key,
+        "MFTRACK_TOKEN_STORE": "file",
+        "MFTRACK_DAEMON_SYNC_INTERVAL_MINUTES": "360",
     }
     paths = resolve_paths(env)
     settings = load_settings(paths, env)
@@ -152,6 +142,8 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
         "notes.txt",
     ):
         (log_dir / name).write_text("old\n", encoding="utf-8")
+    _, user_id = new_user(standin_server)
+    save_session(paths, standin_server.url, standin_server.issue_session(user_id))
     store = LocalStore(paths.database, backup_dir=paths.backup_dir)
     add_sip(store=store, scheme_code=ELSS, amount=Decimal(5000), start=date(2025, 10, 11), day=11)
     add_sip(store=store, scheme_code=FOF, amount=Decimal(3000), start=date(2025, 11, 11), day=11)
@@ -161,12 +153,11 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
         store=store,
         settings=settings,
         paths=paths,
-        timetable=Timetable.standard(),
+        timetable=Timetable.standard(sync_interval_minutes=360),
         make_client=amfi_client_factory(settings, stop),
         stop=stop,
-        load_sync=no_sync,  # type: ignore[arg-type]
     )
-    state = Recorder(store)
+    state = RecordingState(store)
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.DEBUG)
     handler.emit = records.append  # type: ignore[method-assign]
@@ -187,7 +178,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
         logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
         server.close()
-    yield Week(amfi, state, store, log_dir, records)
+    yield Week(amfi, state, standin_server, user_id, store, log_dir, records)
     store.close()
 
 
@@ -279,11 +270,17 @@ def test_history_is_fetched_once_for_the_instalments_before_the_daemon(week: Wee
     assert "3 instalments allotted (pending 3 -> 0)" in first.message
 
 
-def test_sync_is_skipped_every_interval_without_the_sync_module(week: Week) -> None:
+def test_the_real_sync_pushes_the_sips_then_runs_every_interval(week: Week) -> None:
     syncs = week.state.of("sync")
-    assert {(r.status, r.message) for _, r, _ in syncs} == {("skipped", "sync not available")}
+    assert syncs[0][0] == START
+    assert syncs[0][1].message.startswith("pushed 2, pulled ")
+    assert all(r.status == "ok" for _, r, _ in syncs)
+    assert all(r.message.startswith("pushed 0, ") for _, r, _ in syncs[1:])
     gaps = {b[0] - a[0] for a, b in pairwise(syncs)}
-    assert gaps == {timedelta(minutes=30)}
+    assert gaps == {timedelta(hours=6)}
+    assert len(syncs) == (END - START) // timedelta(hours=6)  # the loop stops on reaching END
+    server = server_rows(week.standin, week.user_id)
+    assert {row["scheme_code"] for row in server.values()} == {ELSS, FOF}
 
 
 def test_log_retention_runs_at_start_and_daily_and_keeps_foreign_files(week: Week) -> None:

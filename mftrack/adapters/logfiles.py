@@ -16,7 +16,7 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -162,8 +162,26 @@ class DailyFileHandler(logging.Handler):
         super().close()
 
 
+class ClockFilter(logging.Filter):
+    """Stamps each record with `clock()` instead of the system time: the daemon's injected
+    clock decides the time on each line and so which day's file a line goes to."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.created = self.clock().timestamp()
+        return True
+
+
 def configure_logging(
-    log_dir: Path, *, level: int = logging.INFO, stderr: bool = True, tz: tzinfo | None = None
+    log_dir: Path,
+    *,
+    level: int = logging.INFO,
+    stderr: bool = True,
+    tz: tzinfo | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[logging.Handler]:
     """Send the `mftrack` loggers to the daily files (and stderr); returns the handlers added,
     which the caller removes with `remove_handlers` when done."""
@@ -175,6 +193,8 @@ def configure_logging(
         console.addFilter(RedactingFilter())
         handlers.append(console)
     for handler in handlers:
+        if clock is not None:
+            handler.filters.insert(0, ClockFilter(clock))
         handler.setLevel(level)
         logger.addHandler(handler)
     logger.setLevel(min(level, logger.level or level))

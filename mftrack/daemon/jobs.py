@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from mftrack.adapters.logfiles import clean_logs
 from mftrack.daemon.arrival import HeldScheme, is_late_publisher, judge_arrival
-from mftrack.daemon.gaps import suspect_schemes
 from mftrack.daemon.runner import JobResult
 from mftrack.daemon.schedule import IST, NavProgress, Timetable, business_day, next_nav_poll
-from mftrack.errors import BusyError, LoginRequiredError, MftrackError, NotFoundError
+from mftrack.errors import BusyError, LoginRequiredError
+from mftrack.services.history_gaps import suspect_schemes
+from mftrack.services.nav_update import HistoryBook, allotted_message
 
 if TYPE_CHECKING:
     import threading
@@ -32,16 +33,6 @@ if TYPE_CHECKING:
 
     Computed = tuple[PortfolioSummary, Mapping[int, NavSeries]]
 
-CHECKED_KEY = "daemon.history_checked.{code}"  # meta: NAV history verified up to this date
-
-
-def load_sync_now() -> Callable[..., Any]:
-    """The sync service, if this mftrack has one (another engineer's module)."""
-    from mftrack.services.sync import sync_now  # type: ignore[import-not-found,unused-ignore]
-
-    return sync_now  # type: ignore[no-any-return]
-
-
 @dataclass
 class JobContext:
     """What the jobs share: the store, settings, the schedule and how to reach AMFI."""
@@ -52,24 +43,14 @@ class JobContext:
     timetable: Timetable
     make_client: Callable[[], Any]  # an AmfiClient (a context manager)
     stop: threading.Event
-    load_sync: Callable[[], Callable[..., Any]] = load_sync_now
 
     def summary(self, as_of: date) -> Computed:
-        from mftrack.services.portfolio import portfolio_summary, valuation_options
+        from mftrack.services.nav_update import portfolio_now
 
-        return portfolio_summary(
-            store=self.store,
-            as_of=as_of,
-            **valuation_options(self.settings),
-        )
+        return portfolio_now(self.store, as_of, self.settings)
 
     def checked_through(self, codes: set[int]) -> dict[int, date]:
-        found = {}
-        for code in codes:
-            value = self.store.get_meta(CHECKED_KEY.format(code=code))
-            if value:
-                found[code] = date.fromisoformat(value)
-        return found
+        return HistoryBook(self.store).checked_through(codes)
 
     def after_navs_changed(
         self, before: Computed, as_of: date, *, changed: bool = True
@@ -81,12 +62,6 @@ class JobContext:
         after = self.summary(as_of) if changed else before
         refresh_valuations(store=self.store, as_of=as_of, computed=after)
         return allotted_message(before[0], after[0]), after
-
-
-def allotted_message(before: PortfolioSummary, after: PortfolioSummary) -> str:
-    moved = max(0, after.total.instalments - before.total.instalments)
-    noun = "instalment" if moved == 1 else "instalments"
-    return f"{moved} {noun} allotted (pending {before.total.pending} -> {after.total.pending})"
 
 
 def _today(now: datetime) -> date:
@@ -162,66 +137,51 @@ class NavPullJob:
 
 
 class SipHistoryJob:
-    """Fetch NAV history where instalments may lack their NAV (gaps.py), then recompute.
+    """Fetch NAV history where instalments may lack their NAV, then recompute
+    (`services.nav_update.fill_history_gaps`, which `mftrack nav update` runs too).
 
-    Runs at start, daily at 11:00 IST (after F11's morning window), and whenever a NAV pull
-    finds a suspect instalment. It always refreshes the valuation series, so the series also
-    grows by a day when no NAV changed (weekends).
+    Runs at start, daily at 11:00 IST (after F11's morning window), whenever a NAV pull finds a
+    suspect instalment, and when a scheme's backoff after a failed or empty fetch ends. It
+    always refreshes the valuation series, so the series also grows by a day when no NAV
+    changed (weekends).
     """
 
     name = "sip_history"
 
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
+        self.next_retry: datetime | None = None  # the earliest scheme's backoff end
 
     def first_run(self, now: datetime) -> datetime:
         return now
 
     def next_run(self, now: datetime) -> datetime:
-        return self.ctx.timetable.next_daily(now, self.ctx.timetable.history_at)
+        daily = self.ctx.timetable.next_daily(now, self.ctx.timetable.history_at)
+        return min(daily, self.next_retry) if self.next_retry else daily
 
     def retry_at(self, now: datetime, failures: int) -> datetime:
+        if self.next_retry is not None:  # schemes failed: each backs off on its own
+            return self.next_run(now)
+        # the job itself failed (the database, say): retried like the other jobs
         return now + self.ctx.timetable.retry_delay(failures)
 
     def run(self, now: datetime) -> JobResult:
+        from mftrack.services.nav_update import RetryPolicy, fill_history_gaps
+
         ctx, today = self.ctx, _today(now)
+        self.next_retry = None
         before = ctx.summary(today)
-        codes = {s.scheme_code for s in before[0].schemes}
-        suspects = suspect_schemes(before[0], ctx.checked_through(codes))
-        fetched, failed = self._fetch(suspects, today) if suspects else ([], [])
-        allotted, _ = ctx.after_navs_changed(before, today, changed=bool(fetched))
-        parts = [f"history fetched for {len(fetched)} of {len(suspects)} schemes"]
-        parts += fetched + failed + [allotted]
-        return JobResult("error" if failed else "ok", "; ".join(parts))
-
-    def _fetch(self, suspects: dict[int, date], today: date) -> tuple[list[str], list[str]]:
-        from mftrack.services.navs import fetch_history
-
-        ctx = self.ctx
-        fetched: list[str] = []
-        failed: list[str] = []
+        timetable = ctx.timetable
+        policy = RetryPolicy(timetable.history_retry_base, timetable.history_retry_cap)
         with ctx.make_client() as client:
-            for code, start in sorted(suspects.items()):
-                if ctx.stop.is_set():
-                    break
-                try:
-                    report = fetch_history(
-                        store=ctx.store, client=client, scheme_code=code, start=start, end=today
-                    )
-                except NotFoundError as exc:  # no source knows it: nothing more to learn
-                    fetched.append(f"{code}: no history ({exc.message})")
-                    self._mark_checked(code, today)
-                    continue
-                except MftrackError as exc:
-                    failed.append(f"{code} failed: {exc.message}")
-                    continue
-                fetched.append(f"{code}: {report.navs_written:,} NAVs from {start}")
-                scheme = ctx.store.get_scheme(code)
-                self._mark_checked(code, (scheme and scheme.latest_nav_date) or today)
-        return fetched, failed
-
-    def _mark_checked(self, code: int, through: date) -> None:
-        self.ctx.store.set_meta(CHECKED_KEY.format(code=code), through.isoformat())
+            fill = fill_history_gaps(
+                store=ctx.store, client=client, summary=before[0], today=today, now=now,
+                policy=policy, should_stop=ctx.stop.is_set,
+            )  # fmt: skip
+        self.next_retry = fill.next_retry()
+        allotted, _ = ctx.after_navs_changed(before, today, changed=bool(fill.navs_written))
+        status = "error" if fill.failed else "ok"
+        return JobResult(status, f"{fill.describe()}; {allotted}")
 
 
 class SyncJob:
@@ -243,11 +203,9 @@ class SyncJob:
         return now + timetable.retry_delay(failures, cap=timetable.sync_every)
 
     def run(self, now: datetime) -> JobResult:
+        from mftrack.services.sync import sync_now
+
         ctx = self.ctx
-        try:
-            sync_now = ctx.load_sync()
-        except ImportError:
-            return JobResult("skipped", "sync not available", quiet=True)
         if not ctx.settings["supabase.url"]:
             return JobResult("skipped", "sync not configured (no supabase.url)", quiet=True)
         try:

@@ -166,6 +166,9 @@ class Timetable:
     retention_at: time = time(0, 5)
     retry_base: timedelta = timedelta(minutes=1)
     retry_cap: timedelta = timedelta(hours=1)
+    # one scheme's history fetch that failed or found nothing: 15 min, 30 min ... at most a day
+    history_retry_base: timedelta = timedelta(minutes=15)
+    history_retry_cap: timedelta = timedelta(days=1)
     compressed: timedelta | None = None
 
     @classmethod
@@ -180,6 +183,8 @@ class Timetable:
             sync_every=step,
             retry_base=timedelta(seconds=min(1.0, seconds)),
             retry_cap=step,
+            history_retry_base=step,
+            history_retry_cap=step * 8,
             compressed=step,
         )
 

@@ -83,8 +83,14 @@ def run_daemon(
     stop: threading.Event,
     timetable: Timetable,
     verbose: bool = False,
+    clock: Callable[[], datetime] = ist_now,
+    sleep: Callable[[float], object] | None = None,
 ) -> None:
-    """Run until `stop` is set. Raises BusyError if a daemon already runs for `paths`."""
+    """Run until `stop` is set. Raises BusyError if a daemon already runs for `paths`.
+
+    `clock` is the daemon's only source of time: the job windows, the retries and the log
+    lines (and so the midnight switch to the next day's file) follow it. `sleep` waits between
+    jobs (default `stop.wait`); tests pass a clock and a sleep that advances it."""
     from mftrack.adapters.logfiles import configure_logging, remove_handlers
     from mftrack.adapters.sqlite.store import LocalStore
     from mftrack.daemon.jobs import JobContext, build_jobs
@@ -94,7 +100,7 @@ def run_daemon(
 
     with DaemonLock(paths):
         level = logging.DEBUG if verbose else logging.INFO
-        handlers = configure_logging(paths.log_dir, level=level)
+        handlers = configure_logging(paths.log_dir, level=level, clock=clock)
         store = LocalStore(paths.database, backup_dir=paths.backup_dir)
         try:
             ctx = JobContext(
@@ -108,8 +114,8 @@ def run_daemon(
             runner = Runner(
                 build_jobs(ctx),
                 state=JobRunStore(store),
-                clock=ist_now,
-                sleep=stop.wait,
+                clock=clock,
+                sleep=stop.wait if sleep is None else sleep,
                 stop=stop,
                 execute=run_in_worker(stop, grace=STOP_GRACE),
             )

@@ -38,6 +38,7 @@ class ImportReport:
     navs_written: int
     problems: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    last_nav_date: date | None = None  # the latest NAV date among the NAVs kept
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class ImportReport:
                 for p in self.problems[:200]
             ],
             "notes": self.notes,
+            "last_nav_date": self.last_nav_date.isoformat() if self.last_nav_date else None,
         }
 
 
@@ -90,6 +92,7 @@ def store_parsed(
         quotes=len(quotes),
         navs_written=counts.navs_written,
         problems=list(parsed.problems),
+        last_nav_date=max((q.nav_date for q in quotes), default=None),
     )
 
 
@@ -235,6 +238,8 @@ def _history_from_amfi(
             total.quotes += part.quotes
             total.navs_written += part.navs_written
             total.schemes = max(total.schemes, part.schemes)
+            if part.last_nav_date and (total.last_nav_date or date.min) < part.last_nav_date:
+                total.last_nav_date = part.last_nav_date
             total.problems.extend(part.problems)
     if total is None:
         raise RemoteDataError("AMFI's history report returned nothing")

@@ -12,7 +12,8 @@ An instalment is *suspect* when
 * the scheme has no NAV at all yet and the instalment is pending.
 
 A suspect holiday is confirmed once: after a history fetch, `checked_through` records the
-latest NAV date of the scheme and instalments due up to it are not suspected again.
+latest NAV date the fetch brought (`nav_update.HistoryBook`), and instalments due up to it
+are not suspected again.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ first matching rule with uses left is consumed. Kinds:
 * ``drop``  – close the TCP connection before the request reaches the backend;
 * ``lose``  – let the backend process and commit the request, then close the connection
   instead of sending the response;
-* ``delay`` – sleep before processing (combines with the others).
+* ``delay`` – sleep before processing (combines with the others);
+* ``barrier`` – hold each of the next ``parties`` matching requests until all of them have
+  arrived, then let them through together (combines like ``delay``); ``met`` tells whether
+  they all arrived before ``seconds`` (the time-out) ran out.
 """
 
 from __future__ import annotations
@@ -35,6 +38,22 @@ class FaultRule:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    html: bool = False  # answer with the gateway's HTML error page instead of JSON
+    parties: int = 0  # barrier: how many requests meet
+    arrived: int = 0
+    met: bool = False
+    _event: asyncio.Event | None = field(default=None, repr=False)
+
+    async def arrive(self) -> None:
+        """Barrier: wait (at most ``seconds``) until ``parties`` requests have arrived."""
+        if self._event is None:
+            self._event = asyncio.Event()
+        self.arrived += 1
+        if self.arrived >= self.parties:
+            self.met = True
+            self._event.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), self.seconds)
 
     def matches(self, method: str, path: str, query: dict[str, str]) -> bool:
         if self.remaining <= 0:
@@ -61,6 +80,8 @@ class LoggedRequest:
     started: float
     duration: float
     client: tuple[str, int] | None = None
+    apikey: str | None = None  # kind of API key sent: legacy, publishable, secret, unknown
+    bearer: str | None = None  # what Authorization carried: jwt, api-key, other, or None
 
     @property
     def target(self) -> str:
@@ -91,7 +112,7 @@ class FaultInjector:
             for rule in self._rules:
                 if not rule.matches(method, path, query):
                     continue
-                if rule.kind == "delay":
+                if rule.kind in ("delay", "barrier"):
                     if delay is None:
                         delay = rule
                 elif other is None:

@@ -316,7 +316,7 @@ class GoTrue:
             "session_id": str(session_id),
             "is_anonymous": bool(user["is_anonymous"]),
         }
-        return jwtutil.sign(claims, self.s.jwt_secret), iat, exp
+        return self.s.keyring.sign(claims), iat, exp
 
     def _amr(self, cur: psycopg.Cursor, session_id: Any) -> list[dict[str, Any]]:
         cur.execute(
@@ -399,8 +399,9 @@ class GoTrue:
         })
 
     def route_jwks(self, req: Req) -> Resp:
-        # Symmetric (HS256) keys are never published.
-        return Resp(200, {"keys": []})
+        # Asymmetric keys that are not revoked; symmetric (HS256) keys are never published.
+        return Resp(200, self.s.keyring.published_jwks(),
+                    headers={"Cache-Control": "public, max-age=600"})
 
     def route_signup(self, req: Req) -> Resp:
         body = self._json_body(req)
@@ -733,7 +734,7 @@ class GoTrue:
         if not match:
             raise AuthError(401, "no_authorization", "This endpoint requires a valid Bearer token")
         try:
-            claims = jwtutil.verify_gotrue(match[1], self.s.jwt_secret, self.clock.now())
+            claims = jwtutil.verify_gotrue(match[1], self.s.verifier("auth"), self.clock.now())
         except jwtutil.JwtProblem as exc:
             raise AuthError(403, "bad_jwt",
                             f"invalid JWT: unable to parse or verify signature, {exc.message}"

@@ -1,8 +1,10 @@
-"""HS256 JWTs: signing, and the two verifiers (GoTrue's and PostgREST's), both on the
-stand-in's clock rather than PyJWT's own."""
+"""JWTs: signing, and the two verifiers (GoTrue's and PostgREST's), both on the stand-in's
+clock rather than PyJWT's own. Verification goes through a :class:`Verifier`: the legacy
+HS256 secret, or a JWKS (asymmetric public keys picked by ``kid`` plus ``oct`` secrets)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import string
@@ -43,22 +45,65 @@ class JwtProblem(Exception):
         self.message = message
 
 
+class Verifier:
+    """The keys a server verifies with, built from a JWKS document (``keys``: EC/RSA public
+    keys with a ``kid``; ``oct`` secrets, with or without ``kid``). ``cache_id`` changes when
+    the keys do."""
+
+    def __init__(self, jwks: dict[str, Any], cache_id: Any) -> None:
+        self.cache_id = cache_id
+        self.by_kid: dict[str, jwt.PyJWK] = {}
+        self.secrets: list[jwt.PyJWK] = []
+        for data in jwks.get("keys", []):
+            key = jwt.PyJWK(data)
+            if data.get("kid"):
+                self.by_kid[data["kid"]] = key
+            if data.get("kty") == "oct" and not data.get("kid"):
+                self.secrets.append(key)
+
+    @classmethod
+    def for_secret(cls, secret: str) -> Verifier:
+        import base64
+
+        k = base64.urlsafe_b64encode(secret.encode()).rstrip(b"=").decode()
+        return cls({"keys": [{"kty": "oct", "alg": "HS256", "k": k}]}, ("secret", secret))
+
+    def candidates(self, header: dict[str, Any]) -> list[jwt.PyJWK]:
+        kid = header.get("kid")
+        if kid:
+            key = self.by_kid.get(kid)
+            return [key] if key is not None else []
+        return list(self.secrets)
+
+
+Keys = str | Verifier
+
 _CACHE_SIZE = 8192
-_cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_cache: OrderedDict[tuple[str, Any], dict[str, Any]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _decode_signed(token: str, secret: str) -> dict[str, Any]:
+@functools.lru_cache(maxsize=64)
+def _secret_verifier(secret: str) -> Verifier:
+    return Verifier.for_secret(secret)
+
+
+def _verifier(keys: Keys) -> Verifier:
+    return _secret_verifier(keys) if isinstance(keys, str) else keys
+
+
+def _decode_signed(token: str, keys: Keys) -> dict[str, Any]:
     """Signature-checked claims, without any time checks. Raises JwtProblem("decode").
     Tokens whose signature checked out are remembered (PyJWT's decoding is the costliest
     step of a REST call, and clients send the same token again and again)."""
-    key = (token, secret)
+    verifier = _verifier(keys)
+    key = (token, verifier.cache_id)
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
             return dict(cached)
-    claims = _decode_signed_uncached(token, secret)
+    claims = _decode_signed_uncached(token, verifier)
     with _cache_lock:
         _cache[key] = dict(claims)
         if len(_cache) > _CACHE_SIZE:
@@ -66,7 +111,7 @@ def _decode_signed(token: str, secret: str) -> dict[str, Any]:
     return claims
 
 
-def _decode_signed_uncached(token: str, secret: str) -> dict[str, Any]:
+def _decode_signed_uncached(token: str, verifier: Verifier) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 3:
         raise JwtProblem("decode", f"Expected 3 parts in JWT; got {len(parts)}")
@@ -74,13 +119,26 @@ def _decode_signed_uncached(token: str, secret: str) -> dict[str, Any]:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise JwtProblem("decode", f"JWT cryptographic operation failed: {exc}") from exc
-    if header.get("alg") != "HS256":
+    alg = header.get("alg")
+    if alg not in ("HS256", "ES256", "RS256"):
         raise JwtProblem("decode", "Wrong or unsupported encoding algorithm")
+    candidates = [k for k in verifier.candidates(header) if k.algorithm_name == alg]
+    if not candidates:
+        raise JwtProblem("decode", "No suitable key or wrong key type")
+    for candidate in candidates[:-1]:
+        try:
+            return _decode_with(token, candidate, alg)
+        except JwtProblem:
+            continue
+    return _decode_with(token, candidates[-1], alg)
+
+
+def _decode_with(token: str, key: jwt.PyJWK, alg: str) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             token,
-            secret,
-            algorithms=["HS256"],
+            key.key,
+            algorithms=[alg],
             options={
                 "verify_signature": True,
                 "verify_exp": False,
@@ -108,13 +166,13 @@ def _number(claims: dict[str, Any], key: str) -> float | None:
     return float(value)
 
 
-def verify_postgrest(token: str, secret: str, now: float, leeway: float = 30.0,
+def verify_postgrest(token: str, keys: Keys, now: float, leeway: float = 30.0,
                      audience: str | None = None) -> dict[str, Any]:
     """PostgREST's check (docs ``auth.rst``): signature, then exp/nbf/iat with a 30 s skew,
     then ``aud`` only if ``jwt-aud`` is configured."""
     if token == "":
         raise JwtProblem("decode", "Empty JWT is sent in Authorization header")
-    claims = _decode_signed(token, secret)
+    claims = _decode_signed(token, keys)
     exp = _number(claims, "exp")
     if exp is not None and now > exp + leeway:
         raise JwtProblem("claims", "JWT expired")
@@ -132,7 +190,7 @@ def verify_postgrest(token: str, secret: str, now: float, leeway: float = 30.0,
     return claims
 
 
-def verify_gotrue(token: str, secret: str, now: float) -> dict[str, Any]:
+def verify_gotrue(token: str, keys: Keys, now: float) -> dict[str, Any]:
     """GoTrue's check (golang-jwt v5, no leeway). Messages follow golang-jwt's wording, which
     GoTrue prefixes with ``invalid JWT: unable to parse or verify signature, ``."""
     parts = token.split(".")
@@ -140,7 +198,7 @@ def verify_gotrue(token: str, secret: str, now: float) -> dict[str, Any]:
         raise JwtProblem("decode",
                          "token is malformed: token contains an invalid number of segments")
     try:
-        claims = _decode_signed(token, secret)
+        claims = _decode_signed(token, keys)
     except JwtProblem as exc:
         if exc.message == "No suitable key or wrong key type":
             raise JwtProblem("decode", "token signature is invalid: signature is invalid") from exc

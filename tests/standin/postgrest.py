@@ -437,7 +437,7 @@ class PostgREST:
         else:
             try:
                 claims = jwtutil.verify_postgrest(
-                    token, self.s.jwt_secret, self.s.clock.now(),
+                    token, self.s.verifier("rest"), self.s.clock.now(),
                     leeway=self.settings.jwt_leeway, audience=self.settings.jwt_aud)
             except jwtutil.JwtProblem as exc:
                 code = ("PGRST303" if exc.kind == "claims" and self.settings.version >= 13

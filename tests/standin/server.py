@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import db, jwtutil
+from . import db, jwtutil, signing
 from .clock import Clock
 from .faults import (
     FaultInjector,
@@ -73,6 +73,9 @@ class StandIn:
         pool_size: int = 16,
         auth_pool_size: int = 8,
         threads: int = 64,
+        signing_alg: str = "HS256",
+        publishable_key: str | None = None,
+        secret_key: str | None = None,
     ) -> None:
         self.database_url = database_url
         self.jwt_secret = jwt_secret or jwtutil.random_secret()
@@ -82,6 +85,14 @@ class StandIn:
                                                     exp=KEY_EXP)
         self.service_key = service_key or jwtutil.api_key("service_role", self.jwt_secret,
                                                           iat=KEY_IAT, exp=KEY_EXP)
+        # New API keys (opaque, not JWTs): sb_publishable_ (role anon), sb_secret_ (role
+        # service_role). https://supabase.com/docs/guides/api/api-keys
+        self.publishable_key = publishable_key or "sb_publishable_" + jwtutil.random_secret(22)
+        self.secret_key = secret_key or "sb_secret_" + jwtutil.random_secret(32)
+        self.legacy_api_keys = True
+        self.signing_alg = self._initial_signing = signing_alg
+        self.keyring = signing.KeyRing.start(self.jwt_secret, signing_alg)
+        self._verifiers: dict[tuple[str, int], jwtutil.Verifier] = {}
         self.host = host
         self.port = port
         self.migrations_dir = migrations_dir
@@ -170,7 +181,7 @@ class StandIn:
         self._socket = sock
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            Gateway(self._build_app(), keys=lambda: {self.anon_key, self.service_key},
+            Gateway(self._build_app(), keys=self.api_keys, mint=self._mint_key_jwt,
                     faults=self.faults, log=self._log, transports=self._transports),
             http=tracking_protocol(self._transports),
             lifespan="off",
@@ -221,6 +232,47 @@ class StandIn:
 
     def __enter__(self) -> StandIn:
         return self.start()
+
+    # ------------------------------------------------------------------ keys and signing
+
+    def api_keys(self) -> dict[str, str]:
+        """Accepted API key -> its kind (``legacy`` JWTs are refused while disabled)."""
+        keys = {self.publishable_key: "publishable", self.secret_key: "secret"}
+        if self.legacy_api_keys:
+            keys.update({self.anon_key: "legacy", self.service_key: "legacy"})
+        else:
+            keys.update({self.anon_key: "legacy-disabled", self.service_key: "legacy-disabled"})
+        return keys
+
+    def _mint_key_jwt(self, kind: str) -> str:
+        """The short-lived JWT Supabase's gateway puts in ``Authorization`` for a request that
+        carries a new API key and no Authorization header (role anon / service_role)."""
+        iat = int(self.clock.now())
+        role = "anon" if kind == "publishable" else "service_role"
+        return self.keyring.sign({"iss": f"{self.url}/auth/v1", "role": role,
+                                  "iat": iat, "exp": iat + 300})
+
+    def verifier(self, side: str) -> jwtutil.Verifier:
+        """GoTrue verifies with its own keys; PostgREST with the JWKS it is configured with
+        (published keys + the legacy secret). Rebuilt when the ring changes."""
+        cache = (side, self.keyring.version)
+        found = self._verifiers.get(cache)
+        if found is None:
+            found = jwtutil.Verifier(self.keyring.verification_jwks(), cache)
+            self._verifiers = {cache: found}
+        return found
+
+    def rotate_signing_key(self, alg: str = "ES256") -> str:
+        """A new current signing key (ES256); the previous one keeps verifying. Its kid."""
+        return self.keyring.rotate(alg)
+
+    def revoke_signing_key(self, kid: str | None) -> None:
+        """Revoke a previous key (``None``: the legacy JWT secret)."""
+        self.keyring.revoke(kid)
+
+    def set_legacy_api_keys(self, enabled: bool) -> None:
+        """Off: the legacy anon/service_role JWT keys get 401 "Legacy API keys are disabled"."""
+        self.legacy_api_keys = enabled
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -319,10 +371,20 @@ class StandIn:
         self._log.clear()
         self.gotrue.settings = AuthSettings()
         self.postgrest.settings = RestSettings()
+        self.legacy_api_keys = True
+        self.signing_alg = self._initial_signing
+        self.keyring.reset(self.signing_alg)
         with self.gotrue._outbox_lock:
             self.gotrue.outbox.clear()
 
     # settings
+    def use_signing(self, alg: str) -> None:
+        """Start over on ``HS256`` (legacy secret only) or ``ES256`` (migrated project: an
+        ES256 current key, the legacy secret as a previous key). ``reset()`` goes back to
+        the constructor's choice."""
+        self.signing_alg = alg
+        self.keyring.reset(alg)
+
     def set_reuse_interval(self, seconds: float) -> None:
         self.gotrue.settings.reuse_interval = seconds
 
@@ -354,11 +416,12 @@ class StandIn:
 
     def fail_next(self, path_prefix: str, status: int = 503, count: int = 1, *,
                   method: str | None = None, body: Any = None,
-                  headers: dict[str, str] | None = None) -> FaultRule:
+                  headers: dict[str, str] | None = None, html: bool = False) -> FaultRule:
         """Answer the next ``count`` matching requests with ``status`` (canned GoTrue /
-        PostgREST / gateway body unless ``body`` is given) without processing them."""
+        PostgREST / gateway body unless ``body`` is given; the gateway's HTML error page with
+        ``html=True`` and always for Cloudflare's 520-526) without processing them."""
         return self._rule("fail", path_prefix, count, method, status=status, body=body,
-                          headers=dict(headers or {}))
+                          headers=dict(headers or {}), html=html)
 
     def drop_next(self, path_prefix: str, count: int = 1, *,
                   method: str | None = None) -> FaultRule:
@@ -375,6 +438,13 @@ class StandIn:
     def delay_next(self, path_prefix: str, seconds: float, count: int = 1, *,
                    method: str | None = None) -> FaultRule:
         return self._rule("delay", path_prefix, count, method, seconds=seconds)
+
+    def barrier_next(self, path_prefix: str, parties: int, *, timeout: float = 30.0,
+                     method: str | None = None) -> FaultRule:
+        """Hold the next ``parties`` matching requests until all have arrived (or ``timeout``
+        passed), then process them together. The rule's ``met`` says whether they all came."""
+        return self._rule("barrier", path_prefix, parties, method, parties=parties,
+                          seconds=timeout)
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -498,23 +568,34 @@ class StandIn:
                             "session_id": str(session_id or uuid.uuid4()),
                             "is_anonymous": False})
         payload.update(claims)
-        return jwtutil.sign(payload, secret or self.jwt_secret)
+        if secret is not None:
+            return jwtutil.sign(payload, secret)
+        return self.keyring.sign(payload)
 
     # ready-made supabase-py clients (imported lazily)
-    def auth_client(self, **kwargs: Any) -> Any:
-        """A ``SyncGoTrueClient`` for this stand-in, set up as a CLI would (contract B)."""
+    def auth_client(self, *, api_key: str | None = None, **kwargs: Any) -> Any:
+        """A ``SyncGoTrueClient`` for this stand-in, set up as a CLI would (contract B). A
+        legacy JWT key also goes in ``Authorization`` (what supabase-py does); a new API key
+        never does (it is not a JWT)."""
         from supabase_auth import SyncGoTrueClient
 
+        key = api_key or self.anon_key
         options = {"auto_refresh_token": False, "persist_session": False,
                    "flow_type": "implicit"}
         options.update(kwargs)
-        return SyncGoTrueClient(url=self.auth_url, headers={
-            "apikey": self.anon_key, "Authorization": f"Bearer {self.anon_key}"}, **options)
+        headers = {"apikey": key}
+        if not key.startswith("sb_"):
+            headers["Authorization"] = f"Bearer {key}"
+        return SyncGoTrueClient(url=self.auth_url, headers=headers, **options)
 
-    def rest_client(self, access_token: str | None = None, **kwargs: Any) -> Any:
-        """A ``SyncPostgrestClient`` sending the anon key and, if given, a user's token."""
+    def rest_client(self, access_token: str | None = None, *, api_key: str | None = None,
+                    **kwargs: Any) -> Any:
+        """A ``SyncPostgrestClient`` sending the API key and, if given, a user's token (a
+        legacy JWT key stands in for the token when there is none)."""
         from postgrest import SyncPostgrestClient
 
-        client = SyncPostgrestClient(self.rest_url, headers={"apikey": self.anon_key},
-                                     **kwargs)
-        return client.auth(access_token or self.anon_key)
+        key = api_key or self.anon_key
+        client = SyncPostgrestClient(self.rest_url, headers={"apikey": key}, **kwargs)
+        if access_token is None and key.startswith("sb_"):
+            return client
+        return client.auth(access_token or key)

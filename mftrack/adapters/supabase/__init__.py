@@ -35,8 +35,37 @@ class Project:
         return f"{self.url}/rest/v1"
 
 
+KEY_HINT = ("use the project's publishable key (sb_publishable_...) or its legacy anon key "
+            "(Project Settings > API Keys); if a secret key was shared, revoke it there")
+
+
+def api_key_kind(key: str) -> str:
+    """`publishable`, `secret`, `anon` / `service_role` (legacy JWT keys, by their `role`
+    claim, read without verifying: only the server can verify), or `unknown`.
+    https://supabase.com/docs/guides/api/api-keys"""
+    import base64
+    import binascii
+    import json
+
+    if key.startswith("sb_publishable_"):
+        return "publishable"
+    if key.startswith("sb_secret_"):
+        return "secret"
+    parts = key.split(".")
+    if len(parts) != 3:
+        return "unknown"
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        role = json.loads(payload).get("role")
+    except (binascii.Error, ValueError, AttributeError):
+        return "unknown"
+    return role if role in ("anon", "service_role") else "unknown"
+
+
 def project_from_settings(settings: Settings) -> Project:
-    """The configured project, or `ConfigError` saying what is missing and how to set it."""
+    """The configured project, or `ConfigError` saying what is missing and how to set it, or
+    that the key is a secret/service_role key: those bypass Row Level Security and must never
+    be on a user's machine, so mftrack refuses to send them anywhere."""
     url = str(settings["supabase.url"] or "").strip().rstrip("/")
     key = str(settings["supabase.anon_key"] or "").strip()
     missing = [name for name, value in (("supabase.url", url), ("supabase.anon_key", key))
@@ -47,4 +76,9 @@ def project_from_settings(settings: Settings) -> Project:
             f"{'is' if len(missing) == 1 else 'are'} not set",
             hint=CONFIG_HINT,
         )
+    kind = api_key_kind(key)
+    if kind in ("secret", "service_role"):
+        what = "a secret key (sb_secret_...)" if kind == "secret" else "the service_role key"
+        raise ConfigError(f"supabase.anon_key holds {what}, which bypasses Row Level Security "
+                          "and must never be configured on a user's machine", hint=KEY_HINT)
     return Project(url=url, anon_key=key)

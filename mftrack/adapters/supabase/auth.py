@@ -11,12 +11,14 @@ no other module looks at `AuthApiError` codes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from mftrack.adapters.supabase import Project
+from mftrack.adapters.supabase.gateway import TRANSIENT_STATUSES, describe_wait, with_retries
 from mftrack.errors import (
     ConfigError,
     CredentialsError,
@@ -26,6 +28,8 @@ from mftrack.errors import (
     NetworkError,
     RemoteDataError,
 )
+
+T = TypeVar("T")
 
 
 class SessionRevoked(LoginRequiredError):
@@ -91,10 +95,12 @@ def _gone(code: str) -> SessionRevoked:
     return SessionRevoked(_SESSION_GONE_TEXT[code], hint=LOGIN_HINT)
 
 
-def translate(exc: BaseException, project: Project) -> tuple[MftrackError, bool] | None:
+def translate(exc: BaseException, project: Project,
+              response: Any = None) -> tuple[MftrackError, bool] | None:
     """The mftrack error for an exception from supabase-py/httpx/pydantic, and whether the
     original may be chained as `__cause__` (False when its text could hold a token).
-    None: not something this adapter knows (a bug; let it crash to the log)."""
+    `response` is the last HTTP response seen (None: none). None: not something this
+    adapter knows (a bug; let it crash to the log)."""
     import httpx
     import pydantic
     from supabase_auth.errors import (
@@ -105,6 +111,13 @@ def translate(exc: BaseException, project: Project) -> tuple[MftrackError, bool]
     )
 
     where = project.url
+    status = response.status_code if response is not None else None
+    if status in TRANSIENT_STATUSES and not isinstance(exc, httpx.TransportError | AuthApiError):
+        # A gateway's answer (often an HTML page supabase-py cannot read): try again later.
+        what = ("is rate-limiting requests" if status == 429
+                else "is unavailable behind its gateway")
+        return NetworkError(f"Supabase Auth at {where} {what} (HTTP {status})"
+                            + describe_wait(response), hint="retry later"), False
     if isinstance(exc, pydantic.ValidationError):
         # Its text quotes the response body, which may hold tokens: never chain it.
         return RemoteDataError(f"Supabase Auth at {where} answered with data mftrack cannot "
@@ -127,7 +140,7 @@ def translate(exc: BaseException, project: Project) -> tuple[MftrackError, bool]
         return InvalidInputError(f"the password is too weak{detail}: {exc.message}",
                                  hint="choose a longer password with more kinds of "
                                       "characters"), True
-    if isinstance(exc, AuthUnknownError):
+    if isinstance(exc, AuthUnknownError | ValueError):  # not JSON: not Supabase's answer
         return RemoteDataError(f"Supabase Auth at {where} answered with something that is "
                                "not a Supabase response", hint="check supabase.url"), True
     if not isinstance(exc, AuthApiError):
@@ -188,14 +201,15 @@ _KNOWN: dict[str, tuple[type[MftrackError], str, str | None]] = {
 
 
 @contextmanager
-def translated(project: Project) -> Iterator[None]:
-    """Run a supabase-py call; re-raise what it throws as an mftrack error."""
+def translated(project: Project, response: Any = None) -> Iterator[None]:
+    """Run a supabase-py call; re-raise what it throws as an mftrack error. `response`: a
+    callable giving the last HTTP response (for gateway answers supabase-py cannot read)."""
     try:
         yield
     except MftrackError:
         raise
     except Exception as exc:
-        mapped = translate(exc, project)
+        mapped = translate(exc, project, response() if response is not None else None)
         if mapped is None:
             raise
         error, chain = mapped
@@ -221,15 +235,28 @@ def _user(raw: Any) -> AuthUser:
 class SupabaseAuth:
     """A short-lived GoTrue client: use as a context manager (it owns an httpx client)."""
 
-    def __init__(self, project: Project, *, timeout: float = 30.0) -> None:
+    def __init__(self, project: Project, *, timeout: float = 30.0, retries: int = 0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         import httpx
         from supabase_auth import SyncGoTrueClient
 
         self.project = project
-        self._http = httpx.Client(timeout=timeout, follow_redirects=True)
+        self.retries = retries
+        self._sleep = sleep
+        self._last: httpx.Response | None = None
+
+        def remember(response: httpx.Response) -> None:
+            self._last = response
+
+        self._http = httpx.Client(timeout=timeout, follow_redirects=True,
+                                  event_hooks={"response": [remember]})
+        # Only `apikey` carries the project's key. `Authorization` carries a user's access
+        # token, on the calls that take one (supabase-py sets it per request): a publishable
+        # key is not a JWT, and a gateway/GoTrue given one as a Bearer token refuses it
+        # (supabase-py issue 1230; docs/standin.md "API keys").
         self._client = SyncGoTrueClient(
             url=project.auth_url,
-            headers={"apikey": project.anon_key, "Authorization": f"Bearer {project.anon_key}"},
+            headers={"apikey": project.anon_key},
             auto_refresh_token=False,
             persist_session=False,
             flow_type="implicit",  # no PKCE verifier is stored anywhere
@@ -245,26 +272,36 @@ class SupabaseAuth:
     def close(self) -> None:
         self._http.close()
 
+    def _call(self, fn: Callable[[], T], *, retry: bool = True) -> T:
+        """`fn()` translated; retried after a transient gateway answer with Retry-After."""
+        def attempt() -> T:
+            self._last = None
+            with translated(self.project, lambda: self._last):
+                return fn()
+
+        if not retry:
+            return attempt()
+        return with_retries(attempt, lambda: self._last, retries=self.retries,
+                            sleep=self._sleep)
+
     def sign_in_with_password(self, email: str, password: str) -> AuthSession:
-        with translated(self.project):
-            response = self._client.sign_in_with_password({"email": email,
-                                                           "password": password})
+        response = self._call(lambda: self._client.sign_in_with_password(
+            {"email": email, "password": password}))
         return self._need_session(response)
 
     def send_otp(self, email: str, *, create_user: bool = False) -> None:
-        with translated(self.project):
-            self._client.sign_in_with_otp(
-                {"email": email, "options": {"should_create_user": create_user}})
+        # Never resent on its own: a lost answer may mean a mail went out.
+        self._call(lambda: self._client.sign_in_with_otp(
+            {"email": email, "options": {"should_create_user": create_user}}), retry=False)
 
     def verify_otp(self, email: str, code: str) -> AuthSession:
-        with translated(self.project):
-            response = self._client.verify_otp({"email": email, "token": code,
-                                                "type": "email"})
+        response = self._call(lambda: self._client.verify_otp(
+            {"email": email, "token": code, "type": "email"}))
         return self._need_session(response)
 
     def sign_up(self, email: str, password: str) -> SignUpResult:
-        with translated(self.project):
-            response = self._client.sign_up({"email": email, "password": password})
+        response = self._call(lambda: self._client.sign_up(
+            {"email": email, "password": password}), retry=False)
         if response.user is None:
             raise RemoteDataError("Supabase Auth answered the sign-up without a user")
         session = _session(response.session) if response.session is not None else None
@@ -272,16 +309,14 @@ class SupabaseAuth:
 
     def refresh(self, refresh_token: str) -> AuthSession:
         try:
-            with translated(self.project):
-                response = self._client.refresh_session(refresh_token)
+            response = self._call(lambda: self._client.refresh_session(refresh_token))
         except InvalidInputError as exc:  # 400 validation_failed: "Refresh token is not valid"
             raise SessionRevoked(f"The stored refresh token is not valid: {exc.message}",
                                  hint=LOGIN_HINT) from exc
         return self._need_session(response)
 
     def get_user(self, access_token: str) -> AuthUser:
-        with translated(self.project):
-            response = self._client.get_user(access_token)
+        response = self._call(lambda: self._client.get_user(access_token))
         if response is None or response.user is None:
             raise RemoteDataError("Supabase Auth answered /user without a user")
         return _user(response.user)
@@ -289,7 +324,7 @@ class SupabaseAuth:
     def sign_out(self, access_token: str, *, scope: str = "local") -> None:
         """End one session on the server (`local`: only this device's, never `global`).
         A session the server already forgot counts as signed out."""
-        with translated(self.project):
+        def sign_out() -> None:
             try:
                 self._client.admin.sign_out(access_token, scope)  # type: ignore[arg-type]
             except Exception as exc:
@@ -298,6 +333,8 @@ class SupabaseAuth:
                 if isinstance(exc, AuthApiError) and exc.status in (401, 403, 404):
                     return
                 raise
+
+        self._call(sign_out)
 
     def _need_session(self, response: Any) -> AuthSession:
         if response.session is None:

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mftrack.adapters.supabase import Project
+from mftrack.adapters.supabase.gateway import describe_wait, with_retries
 from mftrack.errors import (
     ConfigError,
     CredentialsError,
@@ -142,6 +143,7 @@ class SupabaseRest:
         self._http: httpx.Client | None = None
         self._client: Any = None
         self._status: int | None = None
+        self._last: httpx.Response | None = None
 
     def __enter__(self) -> SupabaseRest:
         return self
@@ -163,6 +165,7 @@ class SupabaseRest:
 
             def remember(response: httpx.Response) -> None:
                 self._status = response.status_code
+                self._last = response
 
             self._http = httpx.Client(
                 timeout=self.timeout, verify=_tls_context(), follow_redirects=True,
@@ -174,15 +177,23 @@ class SupabaseRest:
         return self._client
 
     def rpc(self, name: str, params: dict[str, Any]) -> Any:
-        """POST /rest/v1/rpc/<name> with `params`; the JSON answer."""
+        """POST /rest/v1/rpc/<name> with `params`; the JSON answer. A transient gateway
+        answer with Retry-After is retried (`gateway.with_retries`)."""
         def call(token: str) -> Any:
             self._status = None
+            self._last = None
             self.requests += 1
+            # `Authorization` is always the user's access token; the project's key goes in
+            # `apikey` only (it may be a publishable key, which is not a JWT).
             client = self._postgrest().auth(token)
             return client.rpc(name, params).execute().data
 
-        with self._translated():
-            return self.session.call_with_refresh(call)
+        def attempt() -> Any:
+            with self._translated():
+                return self.session.call_with_refresh(call)
+
+        return with_retries(attempt, lambda: self._last,
+                            retries=self.session.retries)
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -194,6 +205,8 @@ class SupabaseRest:
             mapped = translate(exc, self._status, self.project)
             if mapped is None:
                 raise
+            if isinstance(mapped, NetworkError):
+                mapped.message += describe_wait(self._last)
             raise mapped from exc
 
     # --- the sync protocol (docs/hosted-schema.md) ------------------------------------------

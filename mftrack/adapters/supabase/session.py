@@ -116,6 +116,7 @@ class SessionManager:
         self.store: TokenStore = store or open_store(
             settings, paths, self.project.url, dict(environ) if environ is not None else None)
         self.timeout = float(settings["network.timeout"])
+        self.retries = int(settings["network.retries"])
         self._warn = warn
         self._clock = clock
         self._session: StoredSession | None = None
@@ -169,7 +170,7 @@ class SessionManager:
 
     def auth(self) -> SupabaseAuth:
         """A GoTrue client for this project (a context manager)."""
-        return SupabaseAuth(self.project, timeout=self.timeout)
+        return SupabaseAuth(self.project, timeout=self.timeout, retries=self.retries)
 
     def call_with_refresh(self, fn: Callable[[str], T]) -> T:
         """`fn(access_token)`, retried once with a refreshed token if the JWT is refused."""

@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import jwt
 import pytest
 
 from mftrack.adapters.supabase.session import SessionManager
@@ -184,12 +185,21 @@ def _spawn_whoami(extra_env: dict[str, str] | None = None) -> subprocess.Popen[s
 def test_processes_refreshing_at_once_share_one_refresh(world: World, store: str) -> None:
     if store == "file":
         world.use(MFTRACK_TOKEN_STORE="file")
+    world.standin.use_signing("ES256")
     email, before = logged_in(world)
-    world.expire_locally()
-    world.standin.delay_next(REFRESH, 0.5)  # keep the first refresh in flight for a while
+    # Revoke the key that signed the stored token: each process's first /user call is
+    # refused (bad_jwt), so each of them needs a refresh.
+    world.standin.rotate_signing_key()
+    world.standin.revoke_signing_key(jwt.get_unverified_header(before.access_token)["kid"])
+    # The barrier holds those three calls until all three are in flight, so the processes
+    # certainly overlap: all three hold the refused token at the same moment.
+    barrier = world.standin.barrier_next("/auth/v1/user", 3, method="GET", timeout=60)
     procs = [_spawn_whoami() for _ in range(3)]
-    results = [(p.wait(60), *p.communicate()) for p in procs]
+    results = [(p.wait(90), *p.communicate()) for p in procs]
     assert [code for code, _, _ in results] == [0, 0, 0], results
+    assert barrier.met and barrier.arrived == 3
+    users = [r.status for r in world.standin.requests("/auth/v1/user")]
+    assert users[:3] == [403, 403, 403] and users[3:] == [200, 200, 200]
     refreshes = world.standin.requests(REFRESH)
     assert [r.status for r in refreshes] == [200]  # the others used the stored new pair
     after = world.stored()

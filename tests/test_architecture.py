@@ -116,3 +116,17 @@ def test_the_root_registers_every_command_module() -> None:
                 found = [c for c in group.commands.values()
                          if c.name == name or name in getattr(c, "commands", {})]
                 assert found, f"{path.name}: command {name!r} is not reachable from `mftrack`"
+
+
+def test_cli_leaves_the_sip_schedule_to_the_domain() -> None:
+    """Pauses, amount changes and step-ups are interpreted only in `mftrack.domain.sips` (is a
+    date paused, what is due, the status). cli/ passes SIPs to the domain and to render/; it
+    never reads those fields itself (issue 15: `cli/sip.py` once re-implemented pausing)."""
+    schedule = {"pauses", "amount_changes", "step_up", "start", "end", "effective"}
+    offenders = []
+    for path in (REPO / "mftrack" / "cli").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in schedule:
+                offenders.append(f"{path.name}:{node.lineno} .{node.attr}")
+    assert not offenders, offenders

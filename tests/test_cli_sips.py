@@ -95,7 +95,7 @@ def test_edit_pause_resume_stop_and_remove(with_schemes: None) -> None:
     assert sip["amount_changes"] == [{"effective": "2023-01-01", "amount": "7500.00"}]
     assert sip["pauses"] == [{"start": "2024-01-01", "end": "2024-05-31"}]
     assert sip["end_date"] == "2025-06-30"
-    assert run_cli("rm-sip", short).exit_code == 0
+    assert run_cli("rm-sip", short, "--yes").exit_code == 0
     assert sips_json() == []
     (removed,) = sips_json("--all")
     assert removed["deleted"] is True and removed["status"] == "removed"
@@ -110,7 +110,7 @@ def test_every_change_is_queued_for_sync_in_order(with_schemes: None) -> None:
 
     sip_id = add("120503", "--amount", "5000", "--start", "2021-04-05")
     run_cli("edit-sip", sip_id[:8], "--label", "retirement")
-    run_cli("rm-sip", sip_id[:8])
+    run_cli("rm-sip", sip_id[:8], "--yes")
     conn = sqlite3.connect(resolve_paths().database)
     rows = conn.execute("select row_id, fields, deleted from outbox order by mid").fetchall()
     assert [r[0] for r in rows] == [sip_id] * 3

@@ -79,7 +79,7 @@ def test_two_devices_end_to_end(homes: Homes) -> None:
     report = json.loads(homes.ok("desktop", "sync", "--json").stdout)
     assert (report["pushed"], report["pulled"]) == (1, 3)
     homes.ok("desktop", "edit-sip", first[:8], "--label", "ELSS")
-    homes.ok("desktop", "rm-sip", homes.sips("desktop")[1]["id"][:8])  # type: ignore[index]
+    homes.ok("desktop", "rm-sip", homes.sips("desktop")[1]["id"][:8], "--yes")  # type: ignore[index]
     assert homes.ok("desktop", "sync", "--quiet").stderr == ""
     homes.ok("laptop", "sync")
 

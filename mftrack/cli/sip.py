@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -14,23 +13,13 @@ import typer
 from mftrack.cli.params import one_format, parse_date, require_date
 from mftrack.cli.runtime import Runtime
 
-# Commands of this module join the top level (`mftrack COMMAND`), see cli/__init__.py.
+# Commands of this module join the top level (`mftrack COMMAND`); `sip_group` is `mftrack sip`.
 app = typer.Typer()
+sip_group = typer.Typer(name="sip", help="Look at one SIP: `mftrack sip show ID`.",
+                        no_args_is_help=True)
+app.add_typer(sip_group)
 
 SIP_ID_HELP = "The SIP's id (the first 8 characters are enough; see `mftrack sips`)."
-
-
-def _status(sip: Any, today: date) -> str:
-    if sip.deleted:
-        return "removed"
-    if sip.end_date is not None and sip.end_date < today:
-        return "ended"
-    if sip.start_date > today:
-        return "upcoming"
-    for pause in sip.pauses:
-        if pause.start <= today and (pause.end is None or today <= pause.end):
-            return "paused"
-    return "active"
 
 
 def _announce(runtime: Runtime, verb: str, sip: Any, json_out: bool) -> None:
@@ -41,6 +30,15 @@ def _announce(runtime: Runtime, verb: str, sip: Any, json_out: bool) -> None:
     else:
         runtime.write_data(sip.id)
         runtime.info(f"{verb} SIP {sip.id[:8]} (scheme {sip.scheme_code}).")
+
+
+def _announce_edit(runtime: Runtime, verb: str, edit: Any, json_out: bool = False) -> None:
+    """The SIP's id (or JSON) on stdout; on stderr, what changed, old → new."""
+    from mftrack.render.sip_text import describe_changes
+
+    _announce(runtime, verb, edit.after, json_out)
+    for line in describe_changes(edit.before, edit.after):
+        runtime.info(f"  {line}")
 
 
 @app.command("add-sip")
@@ -83,19 +81,13 @@ def add_sip(
         step_up=sips.parse_step_up(step_up),
         label=label,
     )
-    from mftrack.render.formatting import rupees
+    from mftrack.render.sip_text import plan_text
 
-    details = [f"{rupees(value, places=0)} on day {sip.day} from {sip.start_date}"]
-    if sip.end_date:
-        details.append(f"until {sip.end_date}")
-    if sip.step_up:
-        step = sip.step_up
-        details.append(f"+{step.value}% a year" if step.kind == "percent"
-                       else f"+{rupees(step.value, places=0)} a year")
-    if sip.label:
-        details.append(f"label {sip.label!r}")
     _announce(runtime, "Added", sip, json_out)
-    runtime.info(f"  {found.display_name}: {', '.join(details)}.")
+    runtime.info(f"  {found.display_name}: {plan_text(sip)}.")
+    warning = sips.purchase_warning(store, found)
+    if warning:
+        runtime.warn(warning)
 
 
 @app.command("sips")
@@ -107,7 +99,7 @@ def list_sips(
 ) -> None:
     """List your SIPs with their status today."""
     from mftrack.domain.sip_record import sip_to_record
-    from mftrack.domain.sips import amount_for
+    from mftrack.domain.sips import amount_for, sip_status
 
     one_format(json_out, csv_out)
     runtime: Runtime = ctx.obj
@@ -120,7 +112,7 @@ def list_sips(
         record = sip_to_record(sip)
         scheme = schemes.get(sip.scheme_code)
         record["scheme_name"] = scheme.display_name if scheme else None
-        record["status"] = _status(sip, today)
+        record["status"] = str(sip_status(sip, today))
         # The amount due today, or the last one for an ended SIP (never one after its end).
         on = max(today, sip.start_date)
         if sip.end_date is not None:
@@ -145,21 +137,16 @@ def list_sips(
                      "YYYY-MM-DD`.")
         return
 
-    from mftrack.render.formatting import rupees
+    from mftrack.render.sip_text import amount_with_step_up
     from mftrack.render.tables import Col, fit_table
 
     cells = []
-    for row in rows:
-        step = ""
-        if row["step_up_kind"] == "percent":
-            step = f" +{row['step_up_value']}%/yr"
-        elif row["step_up_kind"] == "amount":
-            step = f" +₹{row['step_up_value']}/yr"
+    for sip, row in zip(items, rows, strict=True):
         cells.append((
             row["id"][:8],
             str(row["scheme_code"]),
             row["scheme_name"] or "(unknown scheme)",
-            rupees(Decimal(row["current_amount"]), places=0) + step,
+            amount_with_step_up(Decimal(row["current_amount"]), sip),
             str(row["sip_day"]),
             row["start_date"],
             row["end_date"] or "",
@@ -190,18 +177,29 @@ def edit_sip(
     step_up: str | None = typer.Option(None, "--step-up", help="'10%' or a rupee amount."),
     no_step_up: bool = typer.Option(False, "--no-step-up", help="Remove the step-up."),
     label: str | None = typer.Option(None, "--label", help="New label ('' removes it)."),
+    remove_pause: str | None = typer.Option(
+        None, "--remove-pause", help="Delete the pause that starts on this date (YYYY-MM-DD)."
+    ),
+    remove_change: str | None = typer.Option(
+        None, "--remove-change", help="Delete the amount change effective on this date."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the SIP as JSON."),
 ) -> None:
-    """Change a SIP. A new amount applies from --from onwards; past instalments keep theirs.
+    """Change a SIP and say what changed. A new amount applies from --from onwards; past
+    instalments keep theirs, and a second --amount with the same --from replaces the first.
 
     --day, --step-up and --no-step-up describe the whole SIP, so they change past instalments
     too; to change only future ones, stop this SIP and add a new one from the date.
+
+    Examples:
+      mftrack edit-sip 1a2b3c4d --amount 7500 --from 2025-01-05
+      mftrack edit-sip 1a2b3c4d --remove-pause 2024-01-01
     """
     from mftrack.services import sips
 
     runtime: Runtime = ctx.obj
     today = runtime.today()
-    sip = sips.edit_sip(
+    edit = sips.edit_sip(
         store=runtime.store,
         sip_id=sip_id,
         today=today,
@@ -213,9 +211,11 @@ def edit_sip(
         step_up=sips.parse_step_up(step_up),
         clear_step_up=no_step_up,
         label=label,
+        remove_pause=parse_date(remove_pause, option="--remove-pause"),
+        remove_change=parse_date(remove_change, option="--remove-change"),
     )
-    _announce(runtime, "Updated", sip, json_out)
-    if (day is not None or step_up is not None or no_step_up) and sip.start_date <= today:
+    _announce_edit(runtime, "Updated", edit, json_out)
+    if (day is not None or step_up is not None or no_step_up) and edit.after.start_date <= today:
         runtime.warn(
             "--day and --step-up apply to the whole SIP, past instalments included; to change "
             "only future ones, `mftrack stop-sip` it and add a new SIP from that date"
@@ -229,15 +229,20 @@ def pause_sip(
     start: str | None = typer.Option(None, "--from", help="First skipped date. Default: today."),
     end: str | None = typer.Option(None, "--to", help="Last skipped date. Default: until resumed."),
 ) -> None:
-    """Pause a SIP: instalments due in the paused range are skipped."""
+    """Pause a SIP: instalments due in the paused range are skipped.
+
+    A SIP that has ended cannot be paused after its end (there is nothing to skip); a past
+    range inside its life can still be recorded.
+    """
     from mftrack.services import sips
 
     runtime: Runtime = ctx.obj
     first = parse_date(start, option="--from") or runtime.today()
-    sip = sips.pause_sip(
-        store=runtime.store, sip_id=sip_id, start=first, end=parse_date(end, option="--to")
+    edit = sips.pause_sip(
+        store=runtime.store, sip_id=sip_id, start=first, end=parse_date(end, option="--to"),
+        today=runtime.today(),
     )
-    _announce(runtime, "Paused", sip, False)
+    _announce_edit(runtime, "Paused", edit)
 
 
 @app.command("resume-sip")
@@ -246,13 +251,17 @@ def resume_sip(
     sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
     on: str | None = typer.Option(None, "--from", help="First date paid again. Default: today."),
 ) -> None:
-    """Resume a paused SIP from a date."""
+    """End the pause that covers a date: instalments due from then on are paid again.
+
+    Only a pause covering the date is changed (resuming on its first day removes it); a date
+    outside every pause is refused. `edit-sip --remove-pause START` deletes any pause.
+    """
     from mftrack.services import sips
 
     runtime: Runtime = ctx.obj
     when = parse_date(on, option="--from") or runtime.today()
-    sip = sips.resume_sip(store=runtime.store, sip_id=sip_id, on=when)
-    _announce(runtime, "Resumed", sip, False)
+    edit = sips.resume_sip(store=runtime.store, sip_id=sip_id, on=when)
+    _announce_edit(runtime, "Resumed", edit)
 
 
 @app.command("stop-sip")
@@ -261,23 +270,109 @@ def stop_sip(
     sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
     on: str | None = typer.Option(None, "--on", help="Last date of the SIP. Default: today."),
 ) -> None:
-    """Stop a SIP: no instalments after the given date (its history stays)."""
+    """Stop a running SIP: no instalments after the given date (its history stays).
+
+    Stopping only brings the end earlier; a SIP that has ended is refused. To move an end
+    date later on purpose, use `mftrack edit-sip ID --end DATE`.
+    """
     from mftrack.services import sips
 
     runtime: Runtime = ctx.obj
     when = parse_date(on, option="--on") or runtime.today()
-    sip = sips.stop_sip(store=runtime.store, sip_id=sip_id, on=when)
-    _announce(runtime, "Stopped", sip, False)
+    edit = sips.stop_sip(store=runtime.store, sip_id=sip_id, on=when, today=runtime.today())
+    _announce_edit(runtime, "Stopped", edit)
 
 
 @app.command("rm-sip")
 def rm_sip(
     ctx: typer.Context,
     sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
-    """Remove a SIP entirely (it leaves summaries; synced devices remove it too)."""
+    """Remove a SIP entirely (it leaves summaries; synced devices remove it too).
+
+    On a terminal it asks first; scripts (stdin not a terminal) must pass --yes. Until the
+    next `mftrack sync`, `mftrack restore-sip ID` brings it back.
+    """
+    from mftrack.errors import InvalidInputError
     from mftrack.services import sips
 
     runtime: Runtime = ctx.obj
-    sip = sips.remove_sip(store=runtime.store, sip_id=sip_id)
-    _announce(runtime, "Removed", sip, False)
+    sip = runtime.store.get_sip(sip_id)
+    if not yes:
+        if not runtime.interactive:
+            raise InvalidInputError(
+                f"rm-sip asks before removing SIP {sip.id[:8]}, and stdin is not a terminal",
+                hint=f"pass --yes: `mftrack rm-sip {sip.id[:8]} --yes`",
+            )
+        from mftrack.render.sip_text import money
+
+        scheme = runtime.store.get_scheme(sip.scheme_code)
+        name = scheme.display_name if scheme else f"scheme {sip.scheme_code}"
+        question = (f"Remove SIP {sip.id[:8]}: {name}, {money(sip.amount)} a month "
+                    f"from {sip.start_date}?")
+        if not typer.confirm(question, default=False, err=True):
+            runtime.info("Nothing removed.")
+            return
+    edit = sips.remove_sip(store=runtime.store, sip_id=sip.id)
+    _announce(runtime, "Removed", edit.after, False)
+    runtime.info(f"  `mftrack restore-sip {sip.id[:8]}` brings it back until the next sync.")
+
+
+@app.command("restore-sip")
+def restore_sip(
+    ctx: typer.Context,
+    sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
+) -> None:
+    """Bring back a removed SIP whose removal has not been synced yet.
+
+    A removal that `mftrack sync` has already pushed is final on every device; then this
+    says so and prints the `add-sip` command that records the SIP again.
+    """
+    from mftrack.errors import BusyError
+    from mftrack.services import sips
+    from mftrack.services.sync import SyncBusy, sync_lock
+
+    runtime: Runtime = ctx.obj
+    try:
+        with sync_lock(runtime.paths):  # a running sync may be pushing this very removal
+            sip = sips.restore_sip(store=runtime.store, sip_id=sip_id)
+    except SyncBusy as exc:
+        raise BusyError("a sync is running and may be pushing this removal",
+                        hint="run restore-sip again when it has finished") from exc
+    _announce(runtime, "Restored", sip, False)
+
+
+@sip_group.command("show")
+def show_sip(
+    ctx: typer.Context,
+    sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
+    count: int = typer.Option(3, "--next", min=0, max=120, help="How many coming instalments."),
+    json_out: bool = typer.Option(False, "--json", help="Print the SIP and its schedule as JSON."),
+) -> None:
+    """Show a SIP's schedule: amount, step-up, amount changes, pauses, next instalments.
+
+    Example:
+      mftrack sip show 1a2b3c4d --next 6
+    """
+    from mftrack.domain.sip_record import sip_to_record
+    from mftrack.domain.sips import sip_status, upcoming_instalments
+    from mftrack.render.sip_text import schedule_lines
+
+    runtime: Runtime = ctx.obj
+    today = runtime.today()
+    sip = runtime.store.get_sip(sip_id, include_deleted=True)
+    status = str(sip_status(sip, today))
+    upcoming = upcoming_instalments(sip, today, count)
+    if json_out:
+        record = sip_to_record(sip)
+        record["status"] = status
+        record["next_instalments"] = [
+            {"due_date": str(i.due_date), "amount": format(i.amount, "f")} for i in upcoming
+        ]
+        runtime.write_data(json.dumps(record, indent=2))
+        return
+    scheme = runtime.store.get_scheme(sip.scheme_code)
+    name = scheme.display_name if scheme else "(unknown scheme)"
+    runtime.write_data("\n".join(schedule_lines(sip, name, status, upcoming)))
+

@@ -7,12 +7,12 @@ one gets is `mftrack.domain.portfolio`'s job.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from mftrack.domain.calendar import anniversary, instalment_dates, years_between
+from mftrack.domain.calendar import add_months, anniversary, instalment_dates, years_between
 from mftrack.domain.money import whole_rupees
 
 
@@ -150,7 +150,7 @@ def _amount_until(sip: Sip, due_date: date) -> tuple[Decimal, date]:
 
 def is_paused(sip: Sip, d: date) -> bool:
     """Tell whether an instalment due on `d` is skipped by one of the SIP's pauses."""
-    return any(p.start <= d and (p.end is None or d <= p.end) for p in sip.pauses)
+    return pause_covering(sip, d) is not None
 
 
 def instalment_schedule(sip: Sip, as_of: date) -> tuple[list[date], list[Decimal]]:
@@ -185,3 +185,62 @@ def scheduled_instalments(sip: Sip, as_of: date) -> list[ScheduledInstalment]:
         ScheduledInstalment(sip.id, sip.scheme_code, due, amount)
         for due, amount in zip(dates, amounts, strict=True)
     ]
+
+
+class SipStatus(StrEnum):
+    REMOVED = "removed"
+    ENDED = "ended"  # its end date is before today
+    UPCOMING = "upcoming"  # it starts after today
+    PAUSED = "paused"  # one of its pauses covers today
+    ACTIVE = "active"
+
+
+def sip_status(sip: Sip, today: date) -> SipStatus:
+    """The SIP's state on `today` (the status column of `mftrack sips`)."""
+    if sip.deleted:
+        return SipStatus.REMOVED
+    if has_ended(sip, today):
+        return SipStatus.ENDED
+    if sip.start_date > today:
+        return SipStatus.UPCOMING
+    if is_paused(sip, today):
+        return SipStatus.PAUSED
+    return SipStatus.ACTIVE
+
+
+def has_ended(sip: Sip, today: date) -> bool:
+    """True when the SIP's last day (its inclusive end date) is before `today`."""
+    return sip.end_date is not None and sip.end_date < today
+
+
+def pause_covering(sip: Sip, d: date) -> Pause | None:
+    """The pause that skips an instalment due on `d`, if any (pauses never overlap)."""
+    for pause in sip.pauses:
+        if pause.start <= d and (pause.end is None or d <= pause.end):
+            return pause
+    return None
+
+
+def upcoming_instalments(sip: Sip, after: date, count: int) -> list[ScheduledInstalment]:
+    """The next `count` instalments due strictly after `after` (pauses and end respected)."""
+    if sip.deleted:
+        return []
+    found: list[ScheduledInstalment] = []
+    start = max(sip.start_date, after + timedelta(days=1))
+    # Search a year at a time: a long pause may skip many months before the next one is due.
+    while len(found) < count:
+        horizon = add_months(start, 12)
+        if sip.end_date is not None:
+            horizon = min(horizon, sip.end_date)
+        if horizon < start:
+            break
+        for d in instalment_dates(start, sip.day, horizon):
+            if not is_paused(sip, d) and len(found) < count:
+                found.append(ScheduledInstalment(sip.id, sip.scheme_code, d, amount_for(sip, d)))
+        if sip.end_date is not None and horizon >= sip.end_date:
+            break
+        open_pause = pause_covering(sip, horizon)
+        if open_pause is not None and open_pause.end is None:
+            break  # paused until resumed: nothing more is due
+        start = horizon + timedelta(days=1)
+    return found

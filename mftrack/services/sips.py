@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
+from mftrack.domain.purchases import purchase_concerns
 from mftrack.domain.sip_record import changed_fields
-from mftrack.domain.sips import AmountChange, Pause, Sip, StepUp, StepUpKind
+from mftrack.domain.sips import (
+    AmountChange,
+    Pause,
+    Sip,
+    StepUp,
+    StepUpKind,
+    has_ended,
+    pause_covering,
+)
 from mftrack.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from mftrack.adapters.sqlite.store import LocalStore
+    from mftrack.adapters.sqlite.store import LocalStore, StoredScheme
 
 MAX_AMOUNT = Decimal("100000000")  # ₹10 crore a month: anything above is a typo
 MAX_LABEL = 500  # the hosted schema's limit (docs/hosted-schema.md), so sync never rejects it
@@ -102,13 +111,21 @@ def add_sip(
     return sip
 
 
-def _save(store: LocalStore, before: Sip, after: Sip) -> Sip:
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A change to one SIP: the SIP as it was and as it is now (the CLI says what changed)."""
+
+    before: Sip
+    after: Sip
+
+
+def _save(store: LocalStore, before: Sip, after: Sip) -> Edit:
     after = replace(after, updated_at=_now())
     fields = changed_fields(before, after)
     if set(fields) - {"updated_at"}:
         store.update_sip(before.id, fields)
-        return after
-    return before
+        return Edit(before, after)
+    return Edit(before, before)
 
 
 def edit_sip(
@@ -124,9 +141,13 @@ def edit_sip(
     step_up: StepUp | None = None,
     clear_step_up: bool = False,
     label: str | None = None,
-) -> Sip:
+    remove_pause: date | None = None,
+    remove_change: date | None = None,
+) -> Edit:
     """Change a SIP. A new amount applies from `effective` (default: today) onwards, so past
-    instalments keep the amount that was really invested."""
+    instalments keep the amount that was really invested; a second amount from the same date
+    replaces the first. `remove_pause`/`remove_change` delete the pause starting on, or the
+    amount change effective on, that date."""
     if end is not None and clear_end:
         raise InvalidInputError("--end and --no-end contradict each other")
     if step_up is not None and clear_step_up:
@@ -160,16 +181,66 @@ def edit_sip(
         updated = replace(updated, step_up=step_up)
     if label is not None:
         updated = replace(updated, label=clean_label(label))
+    if remove_pause is not None:
+        updated = replace(updated, pauses=_without_pause(sip, remove_pause))
+    if remove_change is not None:
+        if amount is not None:
+            raise InvalidInputError("--amount and --remove-change contradict each other")
+        updated = replace(updated, amount_changes=_without_change(sip, remove_change))
     if updated == sip:
         raise InvalidInputError("nothing to change", hint="see `mftrack edit-sip --help`")
     return _save(store, sip, updated)
 
 
-def pause_sip(*, store: LocalStore, sip_id: str, start: date, end: date | None = None) -> Sip:
-    """Skip instalments due from `start` (to `end`, inclusive, or until resumed)."""
+def _ends_text(sip: Sip, today: date | None) -> str:
+    assert sip.end_date is not None
+    ended = today is not None and has_ended(sip, today)
+    return f"SIP {sip.id[:8]} {'ended' if ended else 'ends'} on {sip.end_date}"
+
+
+def _extend_hint(sip: Sip) -> str:
+    return f"to extend it on purpose, `mftrack edit-sip {sip.id[:8]} --end YYYY-MM-DD`"
+
+
+def _without_pause(sip: Sip, start: date) -> tuple[Pause, ...]:
+    kept = tuple(p for p in sip.pauses if p.start != start)
+    if len(kept) == len(sip.pauses):
+        raise InvalidInputError(
+            f"SIP {sip.id[:8]} has no pause starting on {start}" + _pauses_text(sip),
+            hint="give the first day of the pause to remove",
+        )
+    return kept
+
+
+def _without_change(sip: Sip, effective: date) -> tuple[AmountChange, ...]:
+    kept = tuple(c for c in sip.amount_changes if c.effective != effective)
+    if len(kept) == len(sip.amount_changes):
+        listed = "; ".join(f"{c.amount} from {c.effective}" for c in sip.amount_changes)
+        raise InvalidInputError(
+            f"SIP {sip.id[:8]} has no amount change from {effective}"
+            + (f" (its changes: {listed})" if listed else " (it has none)"),
+            hint="the amount from the start date is changed with --amount --from START",
+        )
+    return kept
+
+
+def pause_sip(
+    *, store: LocalStore, sip_id: str, start: date, end: date | None = None,
+    today: date | None = None,
+) -> Edit:
+    """Skip instalments due from `start` (to `end`, inclusive, or until resumed).
+
+    A pause that begins after the SIP's end date would skip nothing: refused, as is a pause of
+    nothing at all (`start` after the end), so an ended SIP is never silently "paused".
+    """
     sip = store.get_sip(sip_id)
     if end is not None and end < start:
         raise InvalidInputError(f"--to {end} is before --from {start}")
+    if sip.end_date is not None and start > sip.end_date:
+        raise InvalidInputError(
+            f"{_ends_text(sip, today)}: there is nothing to pause from {start}",
+            hint=_extend_hint(sip),
+        )
     for pause in sip.pauses:
         pause_end = pause.end or date.max
         if start <= pause_end and (end or date.max) >= pause.start:
@@ -182,15 +253,23 @@ def pause_sip(*, store: LocalStore, sip_id: str, start: date, end: date | None =
     return _save(store, sip, replace(sip, pauses=pauses))
 
 
-def resume_sip(*, store: LocalStore, sip_id: str, on: date) -> Sip:
-    """End the open pause so that instalments due from `on` are made again."""
+def resume_sip(*, store: LocalStore, sip_id: str, on: date) -> Edit:
+    """End the pause that covers `on`, so that instalments due from `on` are made again.
+
+    Only a pause covering `on` is touched: resuming before a pause began (or after it ended)
+    would erase or rewrite a pause the user recorded, so it is refused and nothing changes.
+    Resuming on a pause's first day removes that pause.
+    """
     sip = store.get_sip(sip_id)
-    open_pauses = [p for p in sip.pauses if p.end is None or p.end >= on]
-    if not open_pauses:
-        raise InvalidInputError("the SIP is not paused on that date")
-    pause = open_pauses[-1]
-    if on <= pause.start:
-        pauses = tuple(p for p in sip.pauses if p != pause)  # resumed before it began: drop it
+    pause = pause_covering(sip, on)
+    if pause is None:
+        raise InvalidInputError(
+            f"SIP {sip.id[:8]} is not paused on {on}" + _pauses_text(sip),
+            hint=(f"`mftrack edit-sip {sip.id[:8]} --remove-pause START` removes a pause"
+                  if sip.pauses else "`mftrack sip show ID` shows the SIP's schedule"),
+        )
+    if on == pause.start:
+        pauses = tuple(p for p in sip.pauses if p != pause)
     else:
         pauses = tuple(
             Pause(p.start, on - timedelta(days=1)) if p == pause else p for p in sip.pauses
@@ -198,9 +277,33 @@ def resume_sip(*, store: LocalStore, sip_id: str, on: date) -> Sip:
     return _save(store, sip, replace(sip, pauses=pauses))
 
 
-def stop_sip(*, store: LocalStore, sip_id: str, on: date) -> Sip:
-    """No instalments after `on` (the SIP's end date becomes `on`)."""
+def _pauses_text(sip: Sip) -> str:
+    if not sip.pauses:
+        return " (it has no pauses)"
+    spans = [f"{p.start} to {p.end}" if p.end else f"from {p.start} until resumed"
+             for p in sip.pauses]
+    return f" (its pauses: {'; '.join(spans)})"
+
+
+def stop_sip(*, store: LocalStore, sip_id: str, on: date, today: date) -> Edit:
+    """No instalments after `on` (the SIP's end date becomes `on`).
+
+    Stopping only ever brings the end earlier, and only for a SIP that has not ended yet: on
+    an ended SIP, or with a date after its end, it would add instalments that were never made.
+    """
     sip = store.get_sip(sip_id)
+    if sip.end_date is not None and has_ended(sip, today):
+        raise InvalidInputError(
+            f"SIP {sip.id[:8]} already ended on {sip.end_date}: stop-sip only stops a running SIP",
+            hint=_extend_hint(sip),
+        )
+    if sip.end_date is not None and on >= sip.end_date:
+        raise InvalidInputError(
+            f"SIP {sip.id[:8]} already ends on {sip.end_date}"
+            + ("" if on == sip.end_date else f", before {on}")
+            + ": stop-sip only brings the end earlier",
+            hint=_extend_hint(sip),
+        )
     if on < sip.start_date:
         raise InvalidInputError(
             f"{on} is before the SIP's start {sip.start_date}", hint="use `mftrack rm-sip` instead"
@@ -208,7 +311,51 @@ def stop_sip(*, store: LocalStore, sip_id: str, on: date) -> Sip:
     return _save(store, sip, replace(sip, end_date=on))
 
 
-def remove_sip(*, store: LocalStore, sip_id: str) -> Sip:
+def remove_sip(*, store: LocalStore, sip_id: str) -> Edit:
     """Soft-delete: the SIP disappears from lists and sums but stays as a tombstone for sync."""
     sip = store.get_sip(sip_id)
     return _save(store, sip, replace(sip, deleted=True))
+
+
+def restore_sip(*, store: LocalStore, sip_id: str) -> Sip:
+    """Bring back a removed SIP whose removal has not been synced yet.
+
+    Removals are final across devices (a synced tombstone wins over every later edit,
+    docs/sync.md), so only a removal still waiting in the outbox can be taken back: the
+    outbox entry is dropped and the SIP is live again, in one transaction. Callers hold the
+    sync lock, so a sync cannot be pushing that very entry meanwhile.
+    """
+    sip = store.get_sip(sip_id, include_deleted=True)
+    if not sip.deleted:
+        raise InvalidInputError(f"SIP {sip.id[:8]} is not removed",
+                                hint="`mftrack sips --all` shows removed SIPs")
+    if not store.cancel_pending_removal(sip.id):
+        raise InvalidInputError(
+            f"the removal of SIP {sip.id[:8]} has already been synced, and a synced removal "
+            "is final on every device",
+            hint=f"record it again: `{add_sip_command(sip)}`",
+        )
+    return replace(sip, deleted=False)
+
+
+def add_sip_command(sip: Sip) -> str:
+    """The `mftrack add-sip` command line that records `sip` again (pauses and amount
+    changes are not part of it)."""
+    parts = ["mftrack add-sip", str(sip.scheme_code), "--amount", format(sip.amount, "f"),
+             "--start", str(sip.start_date), "--day", str(sip.day)]
+    if sip.end_date:
+        parts += ["--end", str(sip.end_date)]
+    if sip.step_up:
+        value = format(sip.step_up.value.normalize(), "f")
+        parts += ["--step-up", f"{value}%" if sip.step_up.kind is StepUpKind.PERCENT else value]
+    return " ".join(parts)
+
+
+def purchase_warning(store: LocalStore, scheme: StoredScheme) -> str | None:
+    """Why a SIP into `scheme` may never be bought (segregated, close-ended, stopped), or
+    None. `add-sip` records the SIP anyway: the user may hold what mftrack cannot see."""
+    reasons = purchase_concerns(scheme.info, scheme.latest_nav_date, store.newest_nav_date())
+    if not reasons:
+        return None
+    return (f"a SIP into {scheme.scheme_code} ({scheme.display_name}) may never be bought: "
+            + "; ".join(reasons) + ". It is recorded as given")

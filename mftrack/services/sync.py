@@ -169,6 +169,9 @@ def _sync_lock(paths: Paths) -> Iterator[None]:
         lock.release()
 
 
+sync_lock = _sync_lock  # also held by `restore-sip`, so no push races an undone removal
+
+
 def _run(sync: SyncStore, *, settings: Settings, paths: Paths,
          session: SessionManager | None, page_size: int,
          progress: Callable[[SyncProgress], None] | None,

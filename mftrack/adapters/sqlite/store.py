@@ -308,6 +308,12 @@ class LocalStore:
         with self.reading() as conn:
             return int(conn.exec_driver_sql("select count(*) from schemes").scalar_one())
 
+    def newest_nav_date(self) -> date | None:
+        """The newest NAV date of any scheme (how far the user's NAV files reach)."""
+        with self.reading() as conn:
+            value = conn.exec_driver_sql("select max(latest_nav_date) from schemes").scalar_one()
+        return date.fromisoformat(value) if value else None
+
     def nav_history(
         self, scheme_code: int, *, start: date | None = None, end: date | None = None
     ) -> list[tuple[date, Decimal]]:
@@ -466,6 +472,19 @@ class LocalStore:
             if cursor.rowcount != 1:
                 raise NotFoundError(f"no SIP with id {sip_id!r}")
             self._queue(conn, sip_id, fields, deleted=bool(fields.get("deleted")))
+
+    def cancel_pending_removal(self, sip_id: str) -> bool:
+        """Undo a removal that is still in the outbox: drop its outbox entries and make the
+        SIP live again, atomically. False (and nothing changed) when no such entry is queued,
+        i.e. the removal has already been pushed."""
+        with self.transaction() as conn:
+            cursor = conn.exec_driver_sql(
+                "delete from outbox where table_name = 'sips' and row_id = ? and deleted = 1",
+                (sip_id,))
+            if cursor.rowcount < 1:
+                return False
+            conn.exec_driver_sql("update sips set deleted = 0 where id = ?", (sip_id,))
+        return True
 
     # --- meta ---------------------------------------------------------------------------------
 

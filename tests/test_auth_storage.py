@@ -217,19 +217,20 @@ def test_no_token_or_password_appears_in_files_logs_or_output(world: World) -> N
     remember()
     assert world.proc("--debug", "whoami").exit_code == 0
     remember()
-    # Failures, with --debug tracebacks: wrong password, network down, a dead session.
+    # Failures, with --debug tracebacks (and their documented exit codes, which --debug keeps):
+    # wrong password, network down, a dead session.
     assert world.proc("--debug", "login", "--email", email, "--password-stdin",
-                      input="wrong-pw-9").exit_code == 1
+                      input="wrong-pw-9").exit_code == 8
     stored = world.stored()
     world.use(MFTRACK_SUPABASE_URL=closed_port_url())
     world.store().save(replace(stored, expires_at=0))  # type: ignore[arg-type]
-    assert world.proc("--debug", "whoami").exit_code == 1
+    assert world.proc("--debug", "whoami").exit_code == 75
     assert world.proc("whoami").exit_code == 75
     world.use(MFTRACK_SUPABASE_URL=world.standin.url)
     remember()
     world.standin.revoke_sessions(world.standin.user_id(email))
     world.expire_locally()
-    assert world.proc("--debug", "whoami").exit_code == 1
+    assert world.proc("--debug", "whoami").exit_code == 77
     world.login(email)
     remember()
     assert world.proc("logout").exit_code == 0

@@ -37,7 +37,8 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     debug: bool = typer.Option(
-        False, "--debug", envvar="MFTRACK_DEBUG", help="Show tracebacks for errors."
+        False, "--debug", envvar="MFTRACK_DEBUG",
+        help="Also print the traceback of an error (exit codes stay the same).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and data, no progress."),
     version: bool = typer.Option(

@@ -8,9 +8,10 @@ from __future__ import annotations
 import sys
 import traceback
 from enum import IntEnum
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from mftrack import errors
@@ -108,17 +109,45 @@ def _log_failure(ctx: Any, exc: errors.MftrackError, code: ExitCode) -> None:
         pass
 
 
+def _usage_error(exc: UsageError) -> NoReturn:
+    """A wrong command line gets the product's two lines, not Click's usage block."""
+    if isinstance(exc, NoArgsIsHelpError):
+        raise exc  # `mftrack nav` alone: Click prints the group's help
+    command = exc.ctx.command_path if exc.ctx is not None else "mftrack"
+    report_error(errors.InvalidInputError(
+        exc.format_message(), hint=f"see `{command} --help`"
+    ))
+    raise typer.Exit(int(ExitCode.USAGE)) from None
+
+
 class ErrorReportingGroup(TyperGroup):
     """Maps MftrackError to a message and exit code; unexpected errors to one line + log."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from mftrack.cli.conversion import add_quiet_option, install
+
+        add_quiet_option(self)
+        install(self)  # stdlib conversion of values instead of pydantic (cli/conversion.py)
+        return super().main(*args, **kwargs)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            _usage_error(exc)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except errors.MftrackError as exc:
             if _debug_requested(ctx):
-                raise
+                # --debug adds the traceback and changes nothing else: cron recipes rely on
+                # the documented exit code (75 = retry) and the log line.
+                traceback.print_exc(file=sys.stderr)
             report_error(exc, ctx.obj)
             code = exit_code_for(exc)
             _log_failure(ctx, exc, code)
@@ -134,12 +163,11 @@ class ErrorReportingGroup(TyperGroup):
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(int(ExitCode.OK)) from None
         except Exception as exc:
-            if _debug_requested(ctx):
-                raise
+            debug = _debug_requested(ctx)
+            if debug:
+                traceback.print_exc(file=sys.stderr)
             where = _log_crash(ctx.obj)
-            detail = f"; details in {where}" if where else ""
-            sys.stderr.write(
-                f"Error: unexpected {type(exc).__name__}: {exc}. "
-                f"Re-run with --debug for the traceback{detail}.\n"
-            )
+            again = "" if debug else " Re-run with --debug for the traceback."
+            detail = f" Details in {where}." if where else ""
+            sys.stderr.write(f"Error: unexpected {type(exc).__name__}: {exc}.{again}{detail}\n")
             raise typer.Exit(int(ExitCode.FAILURE)) from None

@@ -94,10 +94,6 @@ def test_every_command_is_registered_one_way() -> None:
         assert not called, f"{path.name}: register commands with @app.command(...)"
         assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
                     and n.name == "register"], f"{path.name}: no register() functions"
-        if _calls_to(tree, "command") or path.name == "__init__.py":
-            continue
-        assert "typer" not in {n.split(".")[0] for n in _imports(path)} or path.stem in (
-            "errors", "runtime", "params"), f"{path.name} uses typer but defines no command"
 
 
 def test_the_root_registers_every_command_module() -> None:

@@ -136,7 +136,9 @@ def test_empty_portfolio_writes_nothing_and_says_why(tmp_path: Path) -> None:
     ("args", "code", "message"),
     [
         ((), 2, "say where to write the report"),
-        (("--png", "-", "--pdf", "-"), 2, "only one of --png and --pdf"),
+        (("--png", "-", "--pdf", "-"), 2, "only one of --png, --pdf and --html can be '-'"),
+        (("--html", "-", "--pdf", "-"), 2, "only one of --png, --pdf and --html can be '-'"),
+        (("--html", "/no/such/folder/r.html"), 3, "folder /no/such/folder does not exist"),
         (("--png", "/no/such/folder/r.png"), 3, "folder /no/such/folder does not exist"),
         (("--png", "x.png", "--as-of", "10/13/2025"), 2, "is not a date"),
     ],

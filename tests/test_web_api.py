@@ -15,32 +15,24 @@ import pytest
 from starlette.testclient import TestClient
 
 from mftrack.adapters.sqlite.changes import ChangeCounter
-from tests.test_charts_helpers import build_demo
 from tests.web_helpers import (
     AS_OF,
     BASE,
     PORT,
     TOKEN,
     cli_in,
-    copy_home,
+    demo_template,
+    home,
     make_app,
     running_server,
 )
+
+__all__ = ["demo_template", "home"]  # fixtures imported for pytest
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 ORIGIN = {"Origin": BASE}
 COOKIE = f"mftrack_token_{PORT}"
 GOOD_SIP = {"scheme": "120503", "amount": "2500", "start": "2024-02-07", "label": "from web"}
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo(tmp_path_factory.mktemp("web-demo"))
-
-
-@pytest.fixture
-def home(demo_template: Path, tmp_path: Path) -> Path:
-    return copy_home(demo_template, tmp_path / "home")
 
 
 @pytest.fixture
@@ -309,3 +301,19 @@ def test_help_and_other_commands_never_import_the_web_stack() -> None:
         loaded = _modules_after(code)
         assert not {"fastapi", "uvicorn", "starlette", "mftrack.web"} & loaded
 
+
+
+def test_report_html_is_one_file_with_the_summary_inside(home: Path) -> None:
+    import re
+
+    result = cli_in(home, "report", "--html", "-", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.stderr
+    page = result.stdout
+    block = re.search(r'<script id="mftrack-data" type="application/json">(.*?)</script>', page,
+                      re.S)
+    assert block is not None
+    data = json.loads(block.group(1))
+    assert data["summary"] == summary_json(home, "--as-of", AS_OF)
+    assert data["value_history"][-1]["value"] == data["summary"]["total"]["value"]
+    assert not re.search(r'\s(src|href)="(?!data:)', page)  # nothing loaded from anywhere
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page

@@ -1,7 +1,8 @@
 """Helpers for the dashboard tests: the demo home, the ASGI app, and a real `mftrack serve`.
 
 No test lives here. The demo home is built once per module by the real `mftrack demo` and
-copied per test, so every test writes to its own real SQLite file.
+copied per test, so every test writes to its own real SQLite file. Test modules import the
+fixtures `demo_template` and `home` and list them in `__all__` (which keeps ruff's F811 quiet).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import REPO, CliResult, run_subprocess
+from tests.test_charts_helpers import build_demo
 
 AS_OF = "2025-12-10"  # the demo data's last NAV date
 PORT = 8765  # the ASGI app's notional port (Host header and cookie name)
@@ -25,8 +29,16 @@ BASE = f"http://127.0.0.1:{PORT}"
 TOKEN = "test-token-0123456789abcdef"
 
 
-def copy_home(template: Path, target: Path) -> Path:
-    shutil.copytree(template, target)
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_demo(tmp_path_factory.mktemp("web-demo"))
+
+
+@pytest.fixture
+def home(demo_template: Path, tmp_path: Path) -> Path:
+    """A copy of the demo home for one test."""
+    target = tmp_path / "home"
+    shutil.copytree(demo_template, target)
     return target
 
 

@@ -1,20 +1,24 @@
-"""`mftrack report`: a one-page PNG (and/or PDF) of the portfolio to send to the family.
+"""`mftrack report`: a one-page PNG (and/or PDF) of the portfolio to send to the family, or
+the browser dashboard as one self-contained HTML file.
 
-The file is the data: nothing goes to stdout unless FILE is `-`, which writes the PNG or PDF
-bytes there. The "Wrote …" line is a message, on stderr (silenced by --quiet).
+The file is the data: nothing goes to stdout unless FILE is `-`, which writes the PNG, PDF or
+HTML there. The "Wrote …" line is a message, on stderr (silenced by --quiet).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
 from mftrack.cli.params import parse_as_of
 from mftrack.cli.runtime import Runtime
 from mftrack.errors import InvalidInputError, NotFoundError
+
+if TYPE_CHECKING:
+    from mftrack.services.pictures import PortfolioView
 
 # Commands of this module join the top level (`mftrack COMMAND`), see cli/__init__.py.
 app = typer.Typer()
@@ -31,6 +35,10 @@ def report(
     pdf: str | None = typer.Option(
         None, "--pdf", metavar="FILE", help="Write the same page as PDF to FILE ('-': stdout)."
     ),
+    html: str | None = typer.Option(
+        None, "--html", metavar="FILE",
+        help="Write the dashboard as one self-contained, read-only HTML file ('-': stdout).",
+    ),
     as_of: str | None = typer.Option(
         None, "--as-of", help="Value the portfolio as of this date (YYYY-MM-DD). Default: today."
     ),
@@ -43,16 +51,20 @@ def report(
     A4 portrait at 200 dpi (1654 x 2338 pixels; taller when many schemes need the room), with
     the numbers of `mftrack summary --json` for the same --as-of. Amounts in Indian digit
     grouping (₹12,34,567), axes in lakh/crore. The path written is reported on stderr.
+
+    --html writes the `mftrack serve` dashboard (interactive charts, the table) with its data
+    and scripts inside: it opens offline in any browser and makes no network request.
     """
     from mftrack.services.pictures import EMPTY_HINT, load_portfolio, report_data
     from mftrack.services.portfolio import valuation_options
 
-    if png is None and pdf is None:
-        raise InvalidInputError("say where to write the report",
-                                hint="mftrack report --png report.png (or --pdf report.pdf)")
-    if png == "-" and pdf == "-":
-        raise InvalidInputError("only one of --png and --pdf can be '-' (stdout)")
-    targets = [(png, "png"), (pdf, "pdf")]
+    if png is None and pdf is None and html is None:
+        raise InvalidInputError(
+            "say where to write the report",
+            hint="mftrack report --png report.png (or --pdf report.pdf, --html report.html)")
+    if [png, pdf, html].count("-") > 1:
+        raise InvalidInputError("only one of --png, --pdf and --html can be '-' (stdout)")
+    targets = [(png, "png"), (pdf, "pdf"), (html, "html")]
     for target, _ in targets:
         if target not in (None, "-") and not Path(target).expanduser().parent.is_dir():
             raise NotFoundError(f"folder {Path(target).expanduser().parent} does not exist",
@@ -75,11 +87,15 @@ def report(
         runtime.info(f"No instalment allotted by {day}, so there is nothing to report; "
                      "no file written.\nHint: pick a later --as-of, or `mftrack nav pull`")
         return
+    if html is not None:
+        _write_html(runtime, view, html)
+    if png is None and pdf is None:
+        return
     from mftrack.render.report_png import build_report, is_a4, pixel_size, save_report
 
     figure = build_report(report_data(store=runtime.store, view=view), allocation_by=allocation)
     width, height = pixel_size(figure)
-    for target, fmt in targets:
+    for target, fmt in targets[:2]:
         if target is None:
             continue
         fmt_literal: Literal["png", "pdf"] = "png" if fmt == "png" else "pdf"
@@ -95,3 +111,22 @@ def report(
         page = "one A4 page" if is_a4(figure) else "one page, taller than A4"
         size = f" ({width} x {height} px)" if fmt == "png" else f" ({page})"
         runtime.info(f"Wrote {path}{size}")
+
+
+def _write_html(runtime: Runtime, view: PortfolioView, target: str) -> None:
+    """The dashboard of `mftrack serve` as one file, data and scripts inline (no FastAPI)."""
+    from mftrack.services.dashboard import dashboard_of
+    from mftrack.web.page import report_page
+
+    page = report_page(dashboard_of(store=runtime.store, view=view),
+                       written_on=runtime.today().isoformat())
+    if target == "-":
+        runtime.write_data(page)
+        return
+    path = Path(target).expanduser()
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    runtime.info(f"Wrote {path} ({len(page.encode('utf-8')) // 1024} KB; opens offline in any "
+                 "browser)")

@@ -83,10 +83,14 @@ def dashboard_data(
 
     `valuation` is `services.portfolio.valuation_options(settings)`.
     """
-    view = load_portfolio(store=store, as_of=as_of, **valuation)
+    return dashboard_of(store=store, view=load_portfolio(store=store, as_of=as_of, **valuation))
+
+
+def dashboard_of(*, store: LocalStore, view: PortfolioView) -> dict[str, Any]:
+    """The dashboard's data for a portfolio already valued (`load_portfolio`)."""
     shares = allocation_view(store=store, view=view)
     return {
-        "as_of": as_of.isoformat(),
+        "as_of": view.summary.as_of.isoformat(),
         "summary": view.data,
         "value_history": points_as_list(value_history(store=store, view=view).points),
         "allocation": {

@@ -108,20 +108,43 @@
     return label.length > size ? label.slice(0, size - 1) + "…" : label;
   }
 
-  function allocationChart(id, shares) {
+  // Scheme names without the plan/option boilerplate ("Direct Plan", "Growth Option").
+  function shortName(name) {
+    var text = name.replace(/\s*-?\s*\b(Direct Plan|Direct|Growth Option|Growth Plan|Growth|Option)\b/gi, "")
+      .replace(/\s*-\s*$/, "").replace(/\s{2,}/g, " ").trim();
+    return text || name;
+  }
+
+  // Category-axis labels cut to what a third of the chart's width holds, so a phone-sized
+  // window shows "Parag Parikh Flexi…" rather than a label clipped at the left edge.
+  function fittedLabel(labels) {
+    return function (value, index) {
+      var room = Math.max(10, Math.floor(this.chart.width / 3 / 6.5));
+      return trim(labels[index], room);
+    };
+  }
+
+  // AMFI's "Equity Scheme - Flexi Cap Fund" reads as "Flexi Cap Fund (Equity)", as in the CLI.
+  function categoryName(label) {
+    var m = /^(\w+) Scheme - (.+)$/.exec(label);
+    return m ? m[2] + " (" + m[1] + ")" : label;
+  }
+
+  function allocationChart(id, shares, naming) {
+    var names = shares.map(function (s) { return naming(s.label); });
     chart(document.getElementById(id), {
       type: "bar",
       data: {
-        labels: shares.map(function (s) { return trim(s.label, 30); }),
+        labels: names,
         datasets: [{ data: shares.map(function (s) { return Number(s.value); }),
                      backgroundColor: shares.map(function (_, i) { return COLORS[i % COLORS.length]; }) }],
       },
       options: {
         indexAxis: "y",
-        scales: { x: moneyAxis() },
+        scales: { x: moneyAxis(), y: { ticks: { callback: fittedLabel(names) } } },
         plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (ctx) {
           var s = shares[ctx.dataIndex];
-          return short(Number(s.value)) + " (" + (s.share * 100).toFixed(1) + "%)";
+          return s.label + ": " + short(Number(s.value)) + " (" + (s.share * 100).toFixed(1) + "%)";
         } } } },
       },
     });
@@ -129,7 +152,7 @@
 
   function xirrChart(data) {
     var rows = data.summary.schemes.filter(function (s) { return s.xirr !== null; });
-    var labels = rows.map(function (s) { return trim(s.scheme_name, 30); });
+    var labels = rows.map(function (s) { return shortName(s.scheme_name); });
     var values = rows.map(function (s) { return s.xirr * 100; });
     var total = data.summary.total;
     if (total.xirr !== null) { labels.push("Whole portfolio"); values.push(total.xirr * 100); }
@@ -139,7 +162,8 @@
         return i === rows.length ? COLORS[8] : (v >= 0 ? COLORS[2] : COLORS[4]);
       }) }] },
       options: { indexAxis: "y",
-                 scales: { x: { ticks: { callback: function (v) { return v + "%"; } } } },
+                 scales: { x: { ticks: { callback: function (v) { return v + "%"; } } },
+                           y: { ticks: { callback: fittedLabel(labels) } } },
                  plugins: { legend: { display: false }, tooltip: { callbacks: {
                    label: function (ctx) { return ctx.parsed.x.toFixed(2) + "% a year"; } } } } },
     });
@@ -158,8 +182,8 @@
     var datasets = [
       { label: "NAV", data: nav.navs.map(function (p) { return Number(p[1]); }), borderColor: COLORS[0],
         pointRadius: 0, borderWidth: 1.5 },
-      { label: "Your instalments", data: bought, showLine: false, pointRadius: 3,
-        pointStyle: "crossRot", borderColor: COLORS[1], backgroundColor: COLORS[1] },
+      { label: "Your instalments", data: bought, showLine: false, pointRadius: 4,
+        pointStyle: "crossRot", borderWidth: 2, borderColor: COLORS[1], backgroundColor: COLORS[1] },
     ];
     if (nav.average_cost !== null) {
       datasets.push({ label: "Your average cost", data: labels.map(function () { return Number(nav.average_cost); }),
@@ -314,9 +338,9 @@
     table(data);
     if (data.summary.schemes.length) {
       valueChart(data);
-      allocationChart("chart-alloc-scheme", data.allocation.scheme);
-      allocationChart("chart-alloc-category", data.allocation.category);
-      allocationChart("chart-alloc-fund-house", data.allocation.fund_house);
+      allocationChart("chart-alloc-scheme", data.allocation.scheme, shortName);
+      allocationChart("chart-alloc-category", data.allocation.category, categoryName);
+      allocationChart("chart-alloc-fund-house", data.allocation.fund_house, String);
       xirrChart(data);
     }
     navCards(data);

@@ -8,11 +8,15 @@ this server, another terminal's `add-sip`, the daemon's NAVs or a sync pull all 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from mftrack.adapters.sqlite.changes import ChangeCounter
+from mftrack.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 WATCH_INTERVAL = 0.25  # seconds between two looks at the change counter (a few µs each)
@@ -68,7 +72,11 @@ class ChangeFeed:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
-            version = self._counter.version()
+            try:
+                version = self._counter.version()
+            except StorageError as exc:  # a busy or vanished file: say so, keep watching
+                log.warning("cannot read the database change counter: %s", exc)
+                continue
             if version == self.version:
                 continue
             self.version = version

@@ -1,22 +1,85 @@
-"""Start-up: `mftrack --help` and `mftrack summary` (20 SIPs, 10 years) against `python -c pass`.
+"""Start-up: `mftrack --help`, `sips` and `summary` (20 SIPs, 10 years) against floors.
 
     python bench/bench_startup.py [--repeat N]
 
-Goals (issue 2): --help under 0.15 s and summary under 0.4 s on the CI machine, and --help
-imports neither pandas, matplotlib, SQLAlchemy's ORM nor httpx.
+Run it with the Python of a regular, non-editable install (`python -m venv /tmp/v &&
+/tmp/v/bin/pip install . && /tmp/v/bin/python bench/bench_startup.py`) and with
+PYTHONDONTWRITEBYTECODE unset, so the floors and mftrack both load cached bytecode.
+
+Goals (issue 10), each a ratio to a floor measured in the same run:
+- `mftrack --help` <= 1.2x `python -c 'import typer'`;
+- `mftrack sips` and `mftrack summary` <= 1.5x a floor process that starts Python, imports
+  the CLI library (typer), reads the same rows with `sqlite3` and does the same Decimal
+  valuation with mftrack's pure core (`mftrack.domain`), printing the totals.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import REPO, SHARED, best_of, line, run_process
+from _common import REPO, SHARED, best_of
 
 LONG_HISTORIES = (120503, 118989, 122639, 120716, 125497, 120465, 119551, 118550, 119800, 118395)
+AS_OF = "2025-12-10"
+
+# The floors import from the installed package only what the work itself needs.
+_READ_SIPS = """
+import json, sqlite3, sys, typer
+from mftrack.domain.sip_record import SYNCED_FIELDS, sip_from_record
+db = sqlite3.connect(sys.argv[1])
+cols = ("id", *SYNCED_FIELDS, "server_version")
+sips = []
+for row in db.execute(f"select {', '.join(cols)} from sips where deleted = 0"):
+    rec = dict(zip(cols, row))
+    rec["pauses"] = json.loads(rec["pauses"] or "[]")
+    rec["amount_changes"] = json.loads(rec["amount_changes"] or "[]")
+    sips.append(sip_from_record(rec))
+codes = sorted({s.scheme_code for s in sips})
+marks = ",".join("?" * len(codes))
+names = dict(db.execute(f"select scheme_code, name from schemes where scheme_code in ({marks})",
+                        codes).fetchall())
+"""
+
+FLOOR_SIPS = _READ_SIPS + """
+from datetime import date
+from mftrack.domain.sips import amount_for
+today = date.fromisoformat(sys.argv[2])
+for s in sips:
+    print(s.id[:8], s.scheme_code, names[s.scheme_code], amount_for(s, max(today, s.start_date)))
+"""
+
+FLOOR_SUMMARY = _READ_SIPS + """
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+from mftrack.domain.navs import NavSeries
+from mftrack.domain.portfolio import summarise
+as_of = date.fromisoformat(sys.argv[2])
+first = min(s.start_date for s in sips).isoformat()
+histories = {c: [] for c in codes}
+for code, day, nav in db.execute(
+        f"select scheme_code, nav_date, nav from navs where scheme_code in ({marks}) "
+        "and nav_date between ? and ? order by scheme_code, nav_date",
+        (*codes, first, as_of.isoformat())):
+    histories[code].append((date.fromisoformat(day), Decimal(nav)))
+navs = {c: NavSeries(points) for c, points in histories.items()}
+result = summarise(sips, navs, names, as_of, unit_places=3, unit_rounding=ROUND_DOWN,
+                   stale_after_days=7)
+for s in result.schemes:
+    print(s.scheme_code, s.scheme_name, s.invested, s.units, s.value, s.xirr)
+print(result.total.invested, result.total.value, result.total.xirr)
+"""
+
+
+def run_process(args: list[str], env: dict[str, str] | None = None) -> None:
+    """Run outside the repository, so `python -c` finds the installed mftrack, not ./mftrack."""
+    proc = subprocess.run(args, capture_output=True, env={**os.environ, **(env or {})}, cwd="/")
+    if proc.returncode != 0:
+        raise SystemExit(f"{args[:3]} failed: {proc.stderr.decode()[-500:]}")
 
 
 def build_portfolio(home: Path) -> None:
@@ -37,9 +100,9 @@ def heavy_modules_after_help() -> list[str]:
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    try:\n        app(['--help'])\n    except SystemExit:\n        pass\n"
         "print(' '.join(m for m in ('pandas','matplotlib','sqlalchemy.orm','httpx','plotext',"
-        "'supabase') if m in sys.modules))"
+        "'supabase','pydantic') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     return out.stdout.split()
 
 
@@ -47,28 +110,42 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
+    if "PYTHONDONTWRITEBYTECODE" in os.environ:
+        raise SystemExit("unset PYTHONDONTWRITEBYTECODE: the figures assume cached bytecode")
+    where = subprocess.run([sys.executable, "-c", "import mftrack; print(mftrack.__file__)"],
+                           capture_output=True, text=True, cwd="/").stdout.strip()
+    editable = Path(where).resolve().is_relative_to(REPO)
     entry = str(Path(sys.executable).with_name("mftrack"))
+    n = args.repeat
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         build_portfolio(home)
-        env = {"MFTRACK_HOME": str(home), "MFTRACK_TODAY": "2025-12-10", "NO_COLOR": "1"}
-        floor, _ = best_of(lambda: run_process([sys.executable, "-c", "pass"]), args.repeat)
-        help_py, help_med = best_of(
-            lambda: run_process([sys.executable, "-m", "mftrack", "--help"], env), args.repeat
-        )
-        help_entry, _ = best_of(lambda: run_process([entry, "--help"], env), args.repeat)
-        summary, summary_med = best_of(
-            lambda: run_process([entry, "summary"], env), args.repeat
-        )
-        summary_json, _ = best_of(lambda: run_process([entry, "summary", "--json"], env),
-                                  args.repeat)
-    print(f"start-up, best of {args.repeat} (median in brackets)")
-    print(line("python -c pass (floor)", floor))
-    print(line("mftrack --help (console script)", help_entry, floor, "goal < 150 ms"))
-    print(line("python -m mftrack --help", help_py, floor) + f"  [median {help_med*1000:.1f}]")
-    print(line("mftrack summary (20 SIPs x 10 years)", summary, floor, "goal < 400 ms")
-          + f"  [median {summary_med*1000:.1f}]")
-    print(line("mftrack summary --json", summary_json, floor))
+        env = {"MFTRACK_HOME": str(home), "MFTRACK_TODAY": AS_OF, "NO_COLOR": "1"}
+        db = str(home / "mftrack.db")
+
+        def run(argv: list[str]) -> tuple[float, float]:
+            return best_of(lambda: run_process(argv, env), n)
+
+        py = [sys.executable]
+        rows = [
+            ("python -c pass", run([*py, "-c", "pass"]), None, ""),
+            ("python -c 'import typer' (floor A)", run([*py, "-c", "import typer"]), None, ""),
+            ("mftrack --help", run([entry, "--help"]), "A", "<= 1.2x A"),
+            ("floor B: start + typer + sqlite reads + amounts",
+             run([*py, "-c", FLOOR_SIPS, db, AS_OF]), None, ""),
+            ("mftrack sips", run([entry, "sips"]), "B", "<= 1.5x B"),
+            ("floor C: start + typer + sqlite reads + valuation",
+             run([*py, "-c", FLOOR_SUMMARY, db, AS_OF]), None, ""),
+            ("mftrack summary (20 SIPs x 10 years)", run([entry, "summary"]), "C", "<= 1.5x C"),
+            ("mftrack summary --json", run([entry, "summary", "--json"]), "C", ""),
+        ]
+    floors = {"A": rows[1][1][0], "B": rows[3][1][0], "C": rows[5][1][0]}
+    install = "EDITABLE install: floors not comparable" if editable else "regular install"
+    print(f"start-up, best of {n} (median in brackets); {install}; {sys.version.split()[0]}")
+    for name, (best, median), floor, goal in rows:
+        base = floors.get(floor or "")
+        ratio = f"{best / base:4.2f}x {floor}" if base else ""
+        print(f"{name:<52} {best * 1000:7.1f} ms [{median * 1000:7.1f}]  {ratio:>8}  {goal}")
     heavy = heavy_modules_after_help()
     print(f"heavy modules imported by --help: {heavy or 'none'}")
 

@@ -126,3 +126,11 @@ def test_cli_leaves_the_sip_schedule_to_the_domain() -> None:
             if isinstance(node, ast.Attribute) and node.attr in schedule:
                 offenders.append(f"{path.name}:{node.lineno} .{node.attr}")
     assert not offenders, offenders
+
+
+def test_only_render_builds_rich_tables() -> None:
+    """Issue 15: tables are rendering; cli/ passes rows to render/ and prints what it gets."""
+    for path in (REPO / "mftrack").rglob("*.py"):
+        rel = path.relative_to(REPO / "mftrack").as_posix()
+        if "rich.table" in _imports(path):
+            assert rel.startswith("render/"), rel

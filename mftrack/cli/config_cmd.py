@@ -42,20 +42,11 @@ def show(
         }
         runtime.write_data(json.dumps(data, indent=2))
         return
-    from rich.table import Table
+    from mftrack.render.tables import settings_table
 
-    table = Table(
-        title=f"Settings (file: {runtime.paths.config_file})", title_justify="left", box=None
-    )
-    table.add_column("key", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    table.add_column("from", overflow="fold")
-    table.add_column("variable", style="dim", overflow="fold")
-    for spec in SETTINGS:
-        table.add_row(
-            spec.key, _mask(spec.key, settings[spec.key]), settings.sources[spec.key], spec.env
-        )
-    runtime.out.print(table)
+    rows = [(spec.key, _mask(spec.key, settings[spec.key]), settings.sources[spec.key], spec.env)
+            for spec in SETTINGS]
+    runtime.print_table(settings_table(f"Settings (file: {runtime.paths.config_file})", rows))
 
 
 @app.command("paths")

@@ -103,9 +103,9 @@ def status(
             Col("next run (IST)"),
         ],
         rows,
-        width=runtime.out.width,
+        width=runtime.table_width,
     )
-    runtime.out.print(table)
+    runtime.print_table(table)
     from rich.markup import escape
 
     for run in runs:

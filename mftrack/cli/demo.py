@@ -72,7 +72,7 @@ def demo(
     if json_out:
         runtime.write_data(json.dumps(data, indent=2))
     else:
-        runtime.out.print(render_summary(data, runtime.out.width))
+        runtime.print_table(render_summary(data, runtime.table_width))
     runtime.info(
         f"Demo data ends on {as_of}, so the portfolio is valued as of that day.\n"
         f"Explore it: MFTRACK_HOME={folder} mftrack sips  (or summary --as-of {as_of})"

@@ -84,6 +84,26 @@ class Runtime:
             self._err = Console(stderr=True, highlight=False)
         return self._err
 
+    @property
+    def table_width(self) -> int | None:
+        """The width tables must fit on a terminal; None into a pipe or a file, where every
+        column and whole names are printed (`mftrack summary | less`, `> file`)."""
+        return self.out.width if self.out.is_terminal else None
+
+    def print_table(self, table: Any) -> None:
+        """A Rich table on stdout: fitted to the terminal, or whole and unpadded when piped."""
+        if self.out.is_terminal:
+            self.out.print(table)
+            return
+        import io
+
+        from rich.console import Console
+
+        buffer = io.StringIO()
+        # Wide enough that no column is cut or folded; a table is only as wide as its cells.
+        Console(file=buffer, width=100_000, highlight=False, color_system=None).print(table)
+        self.write_data("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()))
+
     def info(self, message: str) -> None:
         """A progress/status message on stderr (suppressed by --quiet)."""
         if not self.quiet:

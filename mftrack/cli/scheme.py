@@ -45,15 +45,11 @@ def search(
 
         hint = NO_SCHEMES_HINT if store.scheme_count() == 0 else "try fewer or other words"
         raise NotFoundError(f"no scheme matches {' '.join(query)!r}", hint=hint)
-    from rich.table import Table
+    from mftrack.render.tables import scheme_hits_table
 
-    table = Table(box=None, pad_edge=False)
-    table.add_column("code", justify="right")
-    table.add_column("scheme")
-    table.add_column("score", justify="right", style="dim")
-    for hit in hits:
-        table.add_row(str(hit.scheme_code), hit.name, f"{hit.score:.0f}")
-    runtime.out.print(table)
+    runtime.print_table(scheme_hits_table(
+        [(hit.scheme_code, hit.name, hit.score) for hit in hits], runtime.table_width
+    ))
 
 
 @app.command("show")

@@ -158,9 +158,9 @@ def list_sips(
          Col("scheme", flexible=True), Col("amount", "right"), Col("day", "right", drop_order=1),
          Col("start"), Col("end", drop_order=4), Col("status"), Col("label", drop_order=3)],
         cells,
-        width=runtime.out.width,
+        width=runtime.table_width,
     )
-    runtime.out.print(table)
+    runtime.print_table(table)
 
 
 @app.command("edit-sip")

@@ -73,10 +73,10 @@ def summary(
             "`mftrack add-sip SCHEME --amount 5000 --start YYYY-MM-DD`."
         )
         return
-    runtime.out.print(render_summary(data, runtime.out.width))
+    runtime.print_table(render_summary(data, runtime.table_width))
 
 
-def render_summary(data: dict[str, Any], width: int) -> Any:
+def render_summary(data: dict[str, Any], width: int | None) -> Any:
     from decimal import Decimal
 
     from mftrack.render.formatting import percent, rupees

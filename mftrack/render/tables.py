@@ -1,7 +1,10 @@
-"""Rich tables that stay readable in an 80-column terminal.
+"""Rich tables that stay readable in an 80-column terminal, and whole when piped.
 
-Fixed columns (codes, dates, amounts) keep their full width; only the flexible column (a scheme
-name) shrinks, with an ellipsis. Columns that are empty in every row are left out.
+On a terminal (`width` given), fixed columns (codes, dates, amounts) keep their full width; only
+the flexible column (a scheme name) shrinks, with an ellipsis, and the columns with the highest
+`drop_order` go first when even that is not enough. Into a pipe or a file (`width=None`) every
+column and every whole name is printed, as hledger and gh do. Columns that are empty in every
+row are left out either way. Only this package builds Rich tables (tests/test_architecture.py).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ def fit_table(
     *,
     title: str | None = None,
     footer: Sequence[str] | None = None,
-    width: int = 80,
+    width: int | None = 80,
 ) -> Table:
     keep = [
         i
@@ -53,12 +56,13 @@ def fit_table(
     droppable = sorted(
         (i for i in keep if columns[i].drop_order), key=lambda i: -columns[i].drop_order
     )
-    while needed() > width and droppable:
+    while width is not None and needed() > width and droppable:
         keep.remove(droppable.pop(0))
     fixed = sum(widest[i] for i in keep if not columns[i].flexible)
     flexible = [i for i in keep if columns[i].flexible]
     padding = 2 * (len(keep) - 1)
-    room = max(12, (width - fixed - padding) // max(1, len(flexible)))
+    room = (max(12, (width - fixed - padding) // max(1, len(flexible))) if width is not None
+            else max(widest.values(), default=1))
     for i in keep:
         col = columns[i]
         table.add_column(
@@ -72,4 +76,28 @@ def fit_table(
         )
     for row in rows:
         table.add_row(*(row[i] for i in keep))
+    return table
+
+
+def scheme_hits_table(hits: Sequence[tuple[int, str, float]], width: int | None) -> Table:
+    """`scheme search`: code, name and match score of each hit."""
+    return fit_table(
+        [Col("code", "right"), Col("scheme", flexible=True),
+         Col("score", "right", style="dim", drop_order=1)],
+        [(str(code), name, f"{score:.0f}") for code, name, score in hits],
+        width=width,
+    )
+
+
+def settings_table(title: str, rows: Sequence[tuple[str, str, str, str]]) -> Table:
+    """`config show`: key, value, where it came from, and its variable. Long values fold on a
+    terminal (a URL or path is worth reading whole); into a pipe the console is wide enough
+    that nothing folds."""
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table.add_column("key", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("from", overflow="fold")
+    table.add_column("variable", style="dim", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     return table

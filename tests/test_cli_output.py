@@ -1,0 +1,108 @@
+"""Output to a terminal and to a pipe, through real processes (issue 10 item 2).
+
+On a terminal (a pty, 80 columns) tables fit the width: names are cut with an ellipsis and the
+least useful columns dropped. Into a pipe or a file every column and every whole name is
+printed, and nothing is folded, as hledger and gh do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+
+from tests.helpers import REPO, mfapi_file, run_cli, run_subprocess
+
+CODES = (119551, 118550)  # two of the longest real scheme names in the data set
+TODAY = {"MFTRACK_TODAY": "2025-12-10"}
+SUMMARY_HEADERS = ("code", "scheme", "inst", "invested", "units", "NAV", "NAV date", "value",
+                   "gain", "return", "XIRR")
+
+
+def _names() -> list[str]:
+    """The schemes' names as the source file has them (whitespace runs collapsed)."""
+    names = []
+    for code in CODES:
+        meta = json.loads(mfapi_file(code).read_text(encoding="utf-8"))["meta"]
+        names.append(" ".join(meta["scheme_name"].split()))
+    return names
+
+
+def _portfolio() -> None:
+    assert run_cli("-q", "nav", "import", *(str(mfapi_file(c)) for c in CODES)).exit_code == 0
+    for code in CODES:
+        assert run_cli("-q", "add-sip", str(code), "-a", "1000", "-s", "2024-01-05").exit_code == 0
+
+
+def run_in_pty(*args: str, columns: int = 80) -> str:
+    """Run `python -m mftrack` with stdout on a pseudo-terminal of `columns` columns."""
+    main, child = pty.openpty()
+    env = dict(os.environ, COLUMNS=str(columns), LINES="40", **TODAY)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "mftrack", *args], cwd=REPO, env=env,
+                                stdout=child, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        os.close(child)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait(timeout=60)
+    finally:
+        os.close(main)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def test_summary_on_a_terminal_fits_80_columns() -> None:
+    _portfolio()
+    out = run_in_pty("summary")
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert max(len(line) for line in lines) <= 80
+    assert "…" in out  # names are cut to fit
+    for name in _names():
+        assert name not in out
+
+
+def test_summary_into_a_pipe_has_every_column_and_whole_names() -> None:
+    _portfolio()
+    result = run_subprocess("summary", env={**TODAY, "COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    header = result.stdout.splitlines()[1].split()
+    for column in SUMMARY_HEADERS:
+        assert column.split()[0] in header, column
+    for name in _names():
+        assert name in result.stdout
+    assert "…" not in result.stdout
+    assert all(line == line.rstrip() for line in result.stdout.splitlines())
+
+
+def test_sips_scheme_search_and_config_show_are_whole_into_a_pipe(isolated_home) -> None:
+    _portfolio()
+    sips = run_subprocess("sips", env={"COLUMNS": "80"})
+    for name in _names():
+        assert name in sips.stdout
+    found = run_subprocess("scheme", "search", "Franklin U.S. Opportunities",
+                           env={"COLUMNS": "80"})
+    assert _names()[1] in found.stdout
+    # config show: the long values are on one line each, not folded mid-word
+    shown = run_subprocess("config", "show", env={"COLUMNS": "60"})
+    assert f"Settings (file: {isolated_home / 'config.toml'})" in shown.stdout
+    url_line = next(line for line in shown.stdout.splitlines()
+                    if line.startswith("amfi.history_url"))
+    assert url_line.split()[1:] == ["https://portal.amfiindia.com/DownloadNAVHistoryReport_Po.aspx",
+                                    "default", "MFTRACK_AMFI_HISTORY_URL"]
+
+
+def test_ohlc_candles_stay_chart_sized_when_piped() -> None:
+    """A chart is not a table: piped, it keeps a readable width (80, or $COLUMNS)."""
+    _portfolio()
+    result = run_subprocess("chart", "ohlc", str(CODES[0]), env={**TODAY, "COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80

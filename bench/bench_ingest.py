@@ -2,14 +2,22 @@
 
     python bench/bench_ingest.py [--repeat N] [--file NAVAll.txt]
 
-Goal (issue 2): under 0.5 s, and within 2x of the floor (plain `str.split` of the same rows
-plus `sqlite3.executemany` into the same two tables of a freshly migrated database).
+Goals: in-process (issue 2) under 0.5 s and within 2x of the floor (plain `str.split` of the
+same rows plus `sqlite3.executemany` into the same two tables of a freshly migrated database);
+as whole processes (issue 10) `mftrack nav import FILE` within 2x of a process that runs the
+same floor (Python start-up included on both sides). Run it from a regular, non-editable
+install (`pip install .` into its own venv) with PYTHONDONTWRITEBYTECODE unset, so both
+processes start from compiled bytecode as a user's would.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +52,52 @@ def floor_ingest(text: str, db: Path) -> int:
     conn.execute("commit")
     conn.close()
     return len(rows)
+
+
+def _timed_process(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{args} failed: {proc.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def whole_processes(path: Path, tmp: Path, repeat: int) -> tuple[float, float, float]:
+    """(floor, `mftrack nav import` into a new database, the same re-run) as processes.
+
+    The floor process runs `floor_ingest` (its source is passed with `-c`: no mftrack import).
+    Both sides write into a database created and migrated beforehand, outside the timing."""
+    entry = str(Path(sys.executable).with_name("mftrack"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["NO_COLOR"] = "1"
+    floor_src = ("import sqlite3, sys\nfrom pathlib import Path\n"
+                 + inspect.getsource(floor_ingest)
+                 + "floor_ingest(Path(sys.argv[1]).read_text(encoding='utf-8'), "
+                 "Path(sys.argv[2]))\n")
+    counter = iter(range(10_000))
+
+    def fresh_home() -> Path:
+        home = tmp / f"proc{next(counter)}"
+        LocalStore(home / "mftrack.db", backup_dir=home / "backups").close()
+        return home
+
+    def floor() -> float:
+        home = fresh_home()
+        return _timed_process([sys.executable, "-c", floor_src, str(path),
+                               str(home / "mftrack.db")], env)
+
+    def ours(home: Path) -> float:
+        return _timed_process([entry, "-q", "nav", "import", str(path)],
+                              {**env, "MFTRACK_HOME": str(home)})
+
+    floor()  # warm the page cache and the bytecode caches of both sides
+    ours(fresh_home())
+    floor_t = min(floor() for _ in range(repeat))
+    new_t = min(ours(fresh_home()) for _ in range(repeat))
+    warm = fresh_home()
+    warm_t = min(ours(warm) for _ in range(repeat + 1))
+    return floor_t, new_t, warm_t
 
 
 def main() -> None:
@@ -90,12 +144,17 @@ def main() -> None:
         warm_t, _ = best_of(lambda: store_parsed(store, parse_navall(text), origin="bench"),
                             args.repeat)
         store.close()
+        proc_floor, proc_new, proc_warm = whole_processes(args.file, Path(tmp), args.repeat)
     print(f"ingest of {args.file.name}: {rows:,} rows, best of {args.repeat}")
     print(line("floor: split + sqlite3.executemany", floor_t))
     print(line("parse_navall only", parse_t, floor_t))
     print(line("parse + store into a new database", ours_t, floor_t, "goal < 500 ms, < 2x")
           + f"  [median {ours_med*1000:.1f}]")
     print(line("parse + store again (idempotent re-run)", warm_t, floor_t))
+    print("whole processes:")
+    print(line("floor process: split + executemany", proc_floor))
+    print(line("mftrack nav import, new database", proc_new, proc_floor, "goal < 2x"))
+    print(line("mftrack nav import, again (re-run)", proc_warm, proc_floor))
 
 
 if __name__ == "__main__":

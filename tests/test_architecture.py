@@ -134,3 +134,38 @@ def test_only_render_builds_rich_tables() -> None:
         rel = path.relative_to(REPO / "mftrack").as_posix()
         if "rich.table" in _imports(path):
             assert rel.startswith("render/"), rel
+
+
+def _cli_modules(home: Path, *args: str) -> set[str]:
+    """Run the real CLI in a fresh interpreter; the modules loaded when the command is done."""
+    probe = (
+        "import sys\nfrom mftrack.cli import main\n"
+        f"sys.argv = ['mftrack', *{list(args)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
+        "print('\\n'.join(sorted(sys.modules)))\nprint('exit', code)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO,
+        env={"PATH": "", "MFTRACK_HOME": str(home), "NO_COLOR": "1", "MFTRACK_TODAY": "2023-09-01"},
+    ).stdout.split("\n")
+    assert out[-2] in ("exit 0", "exit None"), out[-2]
+    return set(out)
+
+
+def test_write_commands_do_not_import_sqlalchemy_outside_migrations(tmp_path: Path) -> None:
+    from tests.helpers import NAVALL
+
+    home = tmp_path / "home"
+    navall = NAVALL / "NAVAll_2023-08-11.txt"
+    # The first command creates the database: only then do Alembic and SQLAlchemy run.
+    first = _cli_modules(home, "nav", "import", str(navall))
+    assert "alembic" in first and "sqlalchemy" in first
+    writes = (
+        ("nav", "import", str(navall)),
+        ("add-sip", "120716", "--amount", "5000", "--start", "2023-01-05"),
+        ("sips",),
+    )
+    for args in writes:
+        loaded = _cli_modules(home, *args)
+        assert "mftrack.adapters.sqlite.store" in loaded, args
+        assert not [m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")], args

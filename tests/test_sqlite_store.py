@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mftrack.adapters.sqlite.engine import HEAD_REVISION, KNOWN_REVISIONS, MIGRATIONS_DIR
+from mftrack.adapters.sqlite.migrate import HEAD_REVISION, KNOWN_REVISIONS, MIGRATIONS_DIR
 from mftrack.adapters.sqlite.store import LocalStore
 from mftrack.domain.schemes import NavQuote, SchemeInfo
 from mftrack.errors import StorageError
@@ -30,19 +30,6 @@ def test_known_revisions_match_alembic_scripts() -> None:
     assert script.get_current_head() == HEAD_REVISION
     chain = [rev.revision for rev in script.walk_revisions()]
     assert sorted(chain) == sorted(KNOWN_REVISIONS)
-
-
-def test_migrated_schema_matches_table_definitions(tmp_path: Path) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
-    from mftrack.adapters.sqlite.tables import metadata
-
-    store = open_store(tmp_path)
-    with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    store.close()
-    assert diff == []
 
 
 def test_new_database_is_wal_and_stamped(tmp_path: Path) -> None:
@@ -66,33 +53,11 @@ def test_database_from_a_newer_mftrack_is_refused_untouched(tmp_path: Path) -> N
     assert db.read_bytes() == before
 
 
-def test_backup_made_before_upgrade_from_a_known_old_revision(tmp_path: Path, monkeypatch) -> None:
-    from mftrack.adapters.sqlite import engine
-
-    store = open_store(tmp_path)
-    store.save_navs([SchemeInfo(7, "B")], [NavQuote(7, date(2024, 1, 2), Decimal("11"))],
-                    source="amfi")
-    store.close()
-    db = tmp_path / "db" / "mftrack.db"
-    conn = sqlite3.connect(db)
-    conn.execute("update alembic_version set version_num = '0000'")
-    conn.commit()
-    conn.close()
-    upgraded: list[bool] = []
-    monkeypatch.setattr(engine, "KNOWN_REVISIONS", ("0000", *KNOWN_REVISIONS))
-    monkeypatch.setattr(engine, "_upgrade", lambda eng: upgraded.append(True))
-    open_store(tmp_path).close()
-    assert upgraded == [True]
-    (backup,) = (tmp_path / "backups").glob("mftrack-*-rev0000.db")
-    copy = sqlite3.connect(backup)
-    assert copy.execute("select nav from navs where scheme_code = 7").fetchone() == ("11",)
-
-
 def test_corrupt_file_is_a_storage_error(tmp_path: Path) -> None:
     db = tmp_path / "db" / "mftrack.db"
     db.parent.mkdir(parents=True)
     db.write_bytes(b"this is not a database, just text" * 100)
-    with pytest.raises(StorageError, match="cannot read the database"):
+    with pytest.raises(StorageError, match="is damaged"):
         open_store(tmp_path)
 
 
@@ -155,29 +120,28 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
     second.close()
 
 
-def test_real_upgrade_from_revision_0001_keeps_data_and_leaves_a_backup(tmp_path: Path) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from mftrack.adapters.sqlite.engine import _make_engine
+def old_database(tmp_path: Path) -> Path:
+    """A real database at schema 0001, written by the 0001 migration, holding one NAV."""
+    from mftrack.adapters.sqlite.migrate import migration_engine, upgrade
 
     db = tmp_path / "db" / "mftrack.db"
     db.parent.mkdir(parents=True)
-    engine = _make_engine(db)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
-        conn.exec_driver_sql(
-            "insert into navs (scheme_code, nav_date, nav, source) values (9, '2024-01-02', "
-            "'12.3456', 'amfi')"
-        )
+    engine = migration_engine(db)
+    upgrade(engine, "0001")
     engine.dispose()
+    with sqlite3.connect(db) as conn:
+        conn.execute("insert into navs (scheme_code, nav_date, nav, source) "
+                     "values (9, '2024-01-02', '12.3456', 'amfi')")
+    conn.close()
+    return db
+
+
+def test_real_upgrade_from_revision_0001_keeps_data_and_leaves_a_backup(tmp_path: Path) -> None:
+    old_database(tmp_path)
     store = open_store(tmp_path)
     assert store.nav_history(9) == [(date(2024, 1, 2), Decimal("12.3456"))]
     with store.reading() as conn:
-        tables = {r[0] for r in conn.exec_driver_sql("select name from sqlite_master")}
+        tables = {r[0] for r in conn.execute("select name from sqlite_master")}
     store.close()
     assert {"job_runs", "valuations", "dead_letters"} <= tables
     (backup,) = (tmp_path / "backups").glob("mftrack-*-rev0001.db")

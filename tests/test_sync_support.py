@@ -99,7 +99,7 @@ class Device:
         """Every local SIP row, normalised for comparison, plus `server_version`."""
         cols = ("id", *SYNCED_FIELDS, "server_version")
         with self.store.reading() as conn:
-            found = conn.exec_driver_sql(f"select {', '.join(cols)} from sips").fetchall()
+            found = conn.execute(f"select {', '.join(cols)} from sips").fetchall()
         out = {}
         for row in found:
             record = dict(zip(cols, row, strict=True))

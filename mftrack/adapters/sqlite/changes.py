@@ -14,23 +14,23 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from mftrack.adapters.sqlite.engine import connect_reader
-from mftrack.errors import StorageError
+from mftrack.adapters.sqlite.connection import connect, storage_error
 
 
 class ChangeCounter:
     """A dedicated read connection whose `version()` moves when anyone commits to the file."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = connect_reader(path)
+        self._path = path
+        self._conn = connect(path, write=False)
         self._lock = threading.Lock()  # one connection, shared by the server's threads
 
     def version(self) -> int:
         try:
             with self._lock:
                 return int(self._conn.execute("pragma data_version").fetchone()[0])
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"the database change counter could not be read: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise storage_error(self._path, exc) from exc
 
     def close(self) -> None:
         with self._lock:

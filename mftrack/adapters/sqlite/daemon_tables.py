@@ -32,7 +32,7 @@ def upsert_job_run(store: LocalStore, job: str, values: dict[str, Any]) -> None:
         f"on conflict (job) do update set {sets}"
     )
     with store.transaction() as conn:
-        conn.exec_driver_sql(sql, (job, *values.values()))
+        conn.execute(sql, (job, *values.values()))
 
 
 def job_run_rows(store: LocalStore) -> list[tuple[Any, ...]]:
@@ -40,7 +40,7 @@ def job_run_rows(store: LocalStore) -> list[tuple[Any, ...]]:
     with store.reading() as conn:
         return [
             tuple(row)
-            for row in conn.exec_driver_sql(
+            for row in conn.execute(
                 f"select {', '.join(JOB_RUN_COLUMNS)} from job_runs order by job"
             ).fetchall()
         ]
@@ -56,9 +56,9 @@ def replace_valuations(store: LocalStore, rows: Sequence[ValuationTuple]) -> Non
         for day, code, invested, units, value in rows
     ]
     with store.transaction() as conn:
-        conn.exec_driver_sql("delete from valuations")
+        conn.execute("delete from valuations")
         if values:
-            conn.exec_driver_sql(
+            conn.executemany(
                 "insert into valuations (valuation_date, scheme_code, invested, units, value) "
                 "values (?, ?, ?, ?, ?)",
                 values,
@@ -72,7 +72,7 @@ def valuations_of(
     low = (start or date.min).isoformat()
     high = (end or date.max).isoformat()
     with store.reading() as conn:
-        found = conn.exec_driver_sql(
+        found = conn.execute(
             "select valuation_date, scheme_code, invested, units, value from valuations "
             "where scheme_code = ? and valuation_date between ? and ? order by valuation_date",
             (scheme_code, low, high),

@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mftrack.adapters.sqlite.engine import _make_engine, connect_reader, prepare_database
+from mftrack.adapters.sqlite import connection
+from mftrack.adapters.sqlite.migrate import prepare_database
 from mftrack.domain.schemes import NavQuote, SchemeInfo
 from mftrack.domain.sip_record import SYNCED_FIELDS, sip_from_record, sip_to_record
 from mftrack.domain.sips import Sip
-from mftrack.errors import NotFoundError, StorageError
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+from mftrack.errors import NotFoundError
 
 # Sources a NAV row can come from. AMFI's own files carry up to 8 decimals; mfapi.in rounds to
 # 5 (amfi-formats.md §3), so an mfapi value never overwrites an AMFI value for the same date.
@@ -61,99 +59,31 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class ReadResult:
-    """The part of SQLAlchemy's CursorResult the store's read queries use."""
-
-    __slots__ = ("_cursor",)
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-
-    def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    def scalar_one(self) -> Any:
-        row = self._cursor.fetchone()
-        if row is None:
-            raise LookupError("the query returned no row")
-        return row[0]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._cursor)
-
-
-class ReadConnection:
-    """A read-only stdlib connection with SQLAlchemy's `exec_driver_sql` call, so read code is
-    written the same way whichever connection runs it."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def exec_driver_sql(self, sql: str, params: Sequence[Any] = ()) -> ReadResult:
-        try:
-            return ReadResult(self._conn.execute(sql, tuple(params)))
-        except sqlite3.OperationalError as exc:
-            raise StorageError(
-                f"the database could not be read: {exc}",
-                hint="another mftrack process may be busy with it; retry in a moment",
-            ) from exc
-
-
 class LocalStore:
     """The SQLite database at `path`, migrated to head on open.
 
-    Writes go through a SQLAlchemy Core engine (created on the first write); read-only queries
-    use the stdlib driver directly (see `engine.connect_reader`).
+    Reads and writes go through the stdlib `sqlite3` driver with SQL written here, in the
+    adapter (docs/architecture.md, "Database access"); a connection lives for one call.
     """
 
     def __init__(self, path: Path, *, backup_dir: Path) -> None:
         self.path = path
         prepare_database(path, backup_dir=backup_dir)
-        self._engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = _make_engine(self.path)
-        return self._engine
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        """Nothing stays open between calls; kept so callers can close a store they opened."""
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout)."""
-        from sqlalchemy.exc import OperationalError
-
-        try:
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    conn.exec_driver_sql("ROLLBACK")
-                    raise
-                conn.exec_driver_sql("COMMIT")
-        except OperationalError as exc:
-            raise StorageError(
-                f"the database {self.path} could not be written: {exc.orig}",
-                hint="another mftrack process may be busy with it; retry in a moment",
-            ) from exc
+        with connection.transaction(self.path) as conn:
+            yield conn
 
     @contextmanager
-    def reading(self) -> Iterator[ReadConnection]:
-        conn = connect_reader(self.path)
-        try:
-            yield ReadConnection(conn)
-        finally:
-            conn.close()
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection for the queries of one call."""
+        with connection.reading(self.path) as conn:
+            yield conn
 
     # --- schemes and NAVs -------------------------------------------------------------------
 
@@ -235,10 +165,10 @@ class LocalStore:
         with self.transaction() as conn:
             written = 0
             if nav_rows:
-                cursor = conn.exec_driver_sql(nav_sql, nav_rows)
+                cursor = conn.executemany(nav_sql, nav_rows)
                 written = max(cursor.rowcount, 0)
             if scheme_rows:
-                conn.exec_driver_sql(scheme_sql, scheme_rows)
+                conn.executemany(scheme_sql, scheme_rows)
         return SaveCounts(schemes=len(scheme_rows), navs_written=written)
 
     def _scheme_from_row(self, row: Sequence[Any]) -> StoredScheme:
@@ -267,7 +197,7 @@ class LocalStore:
 
     def get_scheme(self, scheme_code: int) -> StoredScheme | None:
         with self.reading() as conn:
-            row = conn.exec_driver_sql(
+            row = conn.execute(
                 f"select {self._SCHEME_COLUMNS} from schemes where scheme_code = ?",
                 (scheme_code,),
             ).fetchone()
@@ -279,7 +209,7 @@ class LocalStore:
             return {}
         marks = ",".join("?" * len(codes))
         with self.reading() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 f"select {self._SCHEME_COLUMNS} from schemes where scheme_code in ({marks})",
                 tuple(codes),
             ).fetchall()
@@ -287,7 +217,7 @@ class LocalStore:
 
     def schemes_by_isin(self, isin: str) -> list[StoredScheme]:
         with self.reading() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 f"select {self._SCHEME_COLUMNS} from schemes "
                 "where isin_growth = ? or isin_reinvest = ? order by scheme_code",
                 (isin, isin),
@@ -299,19 +229,19 @@ class LocalStore:
         with self.reading() as conn:
             return [
                 tuple(row)  # type: ignore[misc]
-                for row in conn.exec_driver_sql(
+                for row in conn.execute(
                     "select scheme_code, name, plan, option from schemes"
                 ).fetchall()
             ]
 
     def scheme_count(self) -> int:
         with self.reading() as conn:
-            return int(conn.exec_driver_sql("select count(*) from schemes").scalar_one())
+            return int(conn.execute("select count(*) from schemes").fetchone()[0])
 
     def newest_nav_date(self) -> date | None:
         """The newest NAV date of any scheme (how far the user's NAV files reach)."""
         with self.reading() as conn:
-            value = conn.exec_driver_sql("select max(latest_nav_date) from schemes").scalar_one()
+            value = conn.execute("select max(latest_nav_date) from schemes").fetchone()[0]
         return date.fromisoformat(value) if value else None
 
     def nav_history(
@@ -329,7 +259,7 @@ class LocalStore:
         sql += " order by nav_date"
         fromiso = date.fromisoformat
         with self.reading() as conn:
-            rows = conn.exec_driver_sql(sql, tuple(params)).fetchall()
+            rows = conn.execute(sql, tuple(params)).fetchall()
         return [(fromiso(d), Decimal(v)) for d, v in rows]
 
     def nav_histories(
@@ -353,7 +283,7 @@ class LocalStore:
         high = (end or date.max).isoformat()
         fromiso = date.fromisoformat
         with self.reading() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "select scheme_code, nav_date, nav from navs "
                 f"where scheme_code in ({marks}) and nav_date between ? and ? "
                 "order by scheme_code, nav_date",
@@ -361,7 +291,7 @@ class LocalStore:
             ).fetchall()
             if one_before and start is not None:
                 # SQLite takes the bare `nav` column from the row holding max(nav_date).
-                rows[:0] = conn.exec_driver_sql(
+                rows[:0] = conn.execute(
                     "select scheme_code, max(nav_date), nav from navs "
                     f"where scheme_code in ({marks}) and nav_date < ? group by scheme_code",
                     (*codes, low),
@@ -373,11 +303,11 @@ class LocalStore:
     def nav_count(self, scheme_code: int | None = None) -> int:
         with self.reading() as conn:
             if scheme_code is None:
-                return int(conn.exec_driver_sql("select count(*) from navs").scalar_one())
+                return int(conn.execute("select count(*) from navs").fetchone()[0])
             return int(
-                conn.exec_driver_sql(
+                conn.execute(
                     "select count(*) from navs where scheme_code = ?", (scheme_code,)
-                ).scalar_one()
+                ).fetchone()[0]
             )
 
     # --- SIPs ---------------------------------------------------------------------------------
@@ -404,7 +334,7 @@ class LocalStore:
             sql += " where deleted = 0"
         sql += " order by created_at, id"
         with self.reading() as conn:
-            return [self._sip_from_row(row) for row in conn.exec_driver_sql(sql).fetchall()]
+            return [self._sip_from_row(row) for row in conn.execute(sql).fetchall()]
 
     def get_sip(self, sip_id: str, *, include_deleted: bool = False) -> Sip:
         """A SIP by full id or unique id prefix (at least 4 characters)."""
@@ -417,7 +347,7 @@ class LocalStore:
         if not include_deleted:
             sql += " and deleted = 0"
         with self.reading() as conn:
-            rows = conn.exec_driver_sql(sql, (prefix,)).fetchall()
+            rows = conn.execute(sql, (prefix,)).fetchall()
         if not rows:
             raise NotFoundError(f"no SIP with id {sip_id!r}", hint="`mftrack sips` lists them")
         if len(rows) > 1:
@@ -427,12 +357,17 @@ class LocalStore:
         return self._sip_from_row(rows[0])
 
     def _queue(
-        self, conn: Connection, sip_id: str, fields: dict[str, Any], *, deleted: bool = False
+        self,
+        conn: sqlite3.Connection,
+        sip_id: str,
+        fields: dict[str, Any],
+        *,
+        deleted: bool = False,
     ) -> None:
-        base = conn.exec_driver_sql(
+        base = conn.execute(
             "select server_version from sips where id = ?", (sip_id,)
-        ).scalar_one()
-        conn.exec_driver_sql(
+        ).fetchone()[0]
+        conn.execute(
             "insert into outbox (table_name, row_id, base_version, fields, deleted, created_at) "
             "values ('sips', ?, ?, ?, ?, ?)",
             (sip_id, base, json.dumps(fields, sort_keys=True), 1 if deleted else 0, utc_now()),
@@ -443,7 +378,7 @@ class LocalStore:
         values = self._row_values(record)
         columns = ("id", *SYNCED_FIELDS)
         with self.transaction() as conn:
-            conn.exec_driver_sql(
+            conn.execute(
                 f"insert into sips ({', '.join(columns)}) "
                 f"values ({', '.join('?' * len(columns))})",
                 tuple(values[c] for c in columns),
@@ -466,7 +401,7 @@ class LocalStore:
             values["deleted"] = 1 if values["deleted"] else 0
         assignments = ", ".join(f"{name} = ?" for name in values)
         with self.transaction() as conn:
-            cursor = conn.exec_driver_sql(
+            cursor = conn.execute(
                 f"update sips set {assignments} where id = ?", (*values.values(), sip_id)
             )
             if cursor.rowcount != 1:
@@ -478,24 +413,24 @@ class LocalStore:
         SIP live again, atomically. False (and nothing changed) when no such entry is queued,
         i.e. the removal has already been pushed."""
         with self.transaction() as conn:
-            cursor = conn.exec_driver_sql(
+            cursor = conn.execute(
                 "delete from outbox where table_name = 'sips' and row_id = ? and deleted = 1",
                 (sip_id,))
             if cursor.rowcount < 1:
                 return False
-            conn.exec_driver_sql("update sips set deleted = 0 where id = ?", (sip_id,))
+            conn.execute("update sips set deleted = 0 where id = ?", (sip_id,))
         return True
 
     # --- meta ---------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
         with self.reading() as conn:
-            row = conn.exec_driver_sql("select value from meta where key = ?", (key,)).fetchone()
+            row = conn.execute("select value from meta where key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
-            conn.exec_driver_sql(
+            conn.execute(
                 "insert into meta (key, value) values (?, ?) "
                 "on conflict (key) do update set value = excluded.value",
                 (key, value),

@@ -17,6 +17,7 @@ Pulled rows replace local ones, then the outbox entries the server has not appli
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,8 +30,6 @@ from mftrack.domain.sip_record import SYNCED_FIELDS
 from mftrack.errors import RemoteDataError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from mftrack.adapters.sqlite.store import LocalStore
 
 SYNCED_TABLE = "sips"
@@ -184,7 +183,7 @@ class SyncStore:
 
     def meta(self) -> dict[str, str]:
         with self.store.reading() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "select key, value from meta where key like 'sync.%'").fetchall()
         return {key: value for key, value in rows}
 
@@ -223,15 +222,15 @@ class SyncStore:
             sql += " limit ?"
             params = (limit,)
         with self.store.reading() as conn:
-            return [_mutation(row) for row in conn.exec_driver_sql(sql, params).fetchall()]
+            return [_mutation(row) for row in conn.execute(sql, params).fetchall()]
 
     def pending_count(self) -> int:
         with self.store.reading() as conn:
-            return int(conn.exec_driver_sql("select count(*) from outbox").scalar_one())
+            return int(conn.execute("select count(*) from outbox").fetchone()[0])
 
     def dead_letters(self) -> list[DeadLetter]:
         with self.store.reading() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "select mid, table_name, row_id, fields, deleted, code, message, failed_at "
                 "from dead_letters order by mid").fetchall()
         return [DeadLetter(mid=r[0], table=r[1], row_id=r[2], fields=_fields(r[3]),
@@ -250,7 +249,7 @@ class SyncStore:
         with self.store.transaction() as conn:
             written = 0
             for item in rejected:
-                cursor = conn.exec_driver_sql(
+                cursor = conn.execute(
                     "insert or replace into dead_letters (mid, table_name, row_id, "
                     "base_version, fields, deleted, code, message, failed_at) "
                     "select mid, table_name, row_id, base_version, fields, deleted, ?, ?, ? "
@@ -258,13 +257,13 @@ class SyncStore:
                     (str(item.get("code") or "")[:16] or None,
                      str(item.get("message") or "")[:2000], now, int(item["mid"])))
                 written += max(cursor.rowcount, 0)
-            conn.exec_driver_sql("delete from outbox where mid <= ?", (last_mutation_id,))
+            conn.execute("delete from outbox where mid <= ?", (last_mutation_id,))
             if ids:
                 pending = _pending_by_row(conn, last_mutation_id, ids)
                 got = _apply_rows(conn, fetched, pending)
                 for row_id in ids - got:
                     if row_id not in pending:
-                        conn.exec_driver_sql("delete from sips where id = ?", (row_id,))
+                        conn.execute("delete from sips where id = ?", (row_id,))
         return written
 
     # --- pulling --------------------------------------------------------------------------
@@ -279,7 +278,7 @@ class SyncStore:
             _set(conn, CURSOR_VERSION, "0")
             _delete(conn, CURSOR_ID)
             _set_or_delete(conn, EPOCH, epoch)
-            conn.exec_driver_sql("update sips set server_version = ?", (UNSEEN,))
+            conn.execute("update sips set server_version = ?", (UNSEEN,))
 
     def apply_page(self, page: Mapping[str, Any]) -> PageResult:
         """One `sync_pull` page and its cursor, in one transaction."""
@@ -302,22 +301,22 @@ class SyncStore:
 # --- helpers (all inside a caller's transaction) --------------------------------------------
 
 
-def _get(conn: Connection, key: str) -> str | None:
-    row = conn.exec_driver_sql("select value from meta where key = ?", (key,)).fetchone()
+def _get(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("select value from meta where key = ?", (key,)).fetchone()
     return row[0] if row else None
 
 
-def _set(conn: Connection, key: str, value: str) -> None:
-    conn.exec_driver_sql(
+def _set(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
         "insert into meta (key, value) values (?, ?) "
         "on conflict (key) do update set value = excluded.value", (key, value))
 
 
-def _delete(conn: Connection, key: str) -> None:
-    conn.exec_driver_sql("delete from meta where key = ?", (key,))
+def _delete(conn: sqlite3.Connection, key: str) -> None:
+    conn.execute("delete from meta where key = ?", (key,))
 
 
-def _set_or_delete(conn: Connection, key: str, value: Any) -> None:
+def _set_or_delete(conn: sqlite3.Connection, key: str, value: Any) -> None:
     if value is None or value == "":
         _delete(conn, key)
     else:
@@ -335,13 +334,13 @@ def _mutation(row: Sequence[Any]) -> Mutation:
                     created_at=row[6] if len(row) > 6 else "")
 
 
-def _pending_by_row(conn: Connection, after_mid: int,
+def _pending_by_row(conn: sqlite3.Connection, after_mid: int,
                     ids: Iterable[str]) -> dict[str, list[Mutation]]:
     """Outbox entries with `mid > after_mid` for these rows, grouped by row, in mid order."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = conn.exec_driver_sql(
+    rows = conn.execute(
         "select mid, table_name, row_id, base_version, fields, deleted from outbox "
         "where mid > ? and table_name = ? and row_id in (select value from json_each(?)) "
         "order by mid", (after_mid, SYNCED_TABLE, json.dumps(wanted))).fetchall()
@@ -351,7 +350,7 @@ def _pending_by_row(conn: Connection, after_mid: int,
     return grouped
 
 
-def _apply_rows(conn: Connection, rows: Iterable[Mapping[str, Any]],
+def _apply_rows(conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]],
                 pending: Mapping[str, list[Mutation]]) -> set[str]:
     """Upsert server rows (with pending local changes on top); the ids written."""
     values = []
@@ -361,7 +360,7 @@ def _apply_rows(conn: Connection, rows: Iterable[Mapping[str, Any]],
         values.append((*(_column_value(name, record[name]) for name in _COLUMNS[:-1]),
                        version))
     if values:
-        conn.exec_driver_sql(_UPSERT, values)
+        conn.executemany(_UPSERT, values)
     return {v[0] for v in values}
 
 
@@ -373,7 +372,7 @@ def _column_value(name: str, value: Any) -> Any:
     return value
 
 
-def _finish_pull(conn: Connection) -> tuple[int, int]:
+def _finish_pull(conn: sqlite3.Connection) -> tuple[int, int]:
     """After the last page: settle local rows the server does not have (a reset's unseen
     rows, and rows never seen on the server without pending changes). Returns (queued again,
     deleted)."""
@@ -388,18 +387,18 @@ def _finish_pull(conn: Connection) -> tuple[int, int]:
     return requeued + more_requeued, dropped + more_dropped
 
 
-def _settle(conn: Connection, marker: int, *, restore: bool) -> tuple[int, int]:
+def _settle(conn: sqlite3.Connection, marker: int, *, restore: bool) -> tuple[int, int]:
     """Rows at `server_version = marker`, which the server did not return, are local-only.
     With pending changes they stay (the next push sends them). Otherwise, with `restore`
     (after a restore: epoch rotated or the server's version went back) a live row is queued to
     be created again, so a backup does not lose what devices still hold; after a tombstone
     purge, or for a local tombstone, the row is deleted here too."""
-    unseen = conn.exec_driver_sql(
+    unseen = conn.execute(
         f"select {', '.join(_COLUMNS[:-1])} from sips where server_version = ? "
         "and id not in (select row_id from outbox where table_name = ?)",
         (marker, SYNCED_TABLE)).fetchall()
     if marker != 0:
-        conn.exec_driver_sql(
+        conn.execute(
             "update sips set server_version = 0 where server_version = ?", (marker,))
     requeued = dropped = 0
     now = utc_now()
@@ -410,12 +409,12 @@ def _settle(conn: Connection, marker: int, *, restore: bool) -> tuple[int, int]:
             for name in _JSON_FIELDS:
                 record[name] = json.loads(record[name] or "[]")
             record["deleted"] = False
-            conn.exec_driver_sql(
+            conn.execute(
                 "insert into outbox (table_name, row_id, base_version, fields, deleted, "
                 "created_at) values (?, ?, 0, ?, 0, ?)",
                 (SYNCED_TABLE, row_id, json.dumps(record, sort_keys=True), now))
             requeued += 1
         else:
-            conn.exec_driver_sql("delete from sips where id = ?", (row_id,))
+            conn.execute("delete from sips where id = ?", (row_id,))
             dropped += 1
     return requeued, dropped

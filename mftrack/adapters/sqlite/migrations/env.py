@@ -1,17 +1,17 @@
-"""Alembic environment: always called from `engine.py` with an open connection."""
+"""Alembic environment: always called from `migrate.py` with an open connection.
+
+The migration chain is the one definition of the schema (docs/architecture.md); there is no
+SQLAlchemy table metadata to compare against.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 
-from mftrack.adapters.sqlite.tables import metadata
-
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=metadata,
     render_as_batch=True,  # SQLite lacks most ALTER TABLE forms
-    compare_type=True,
 )
 with context.begin_transaction():
     context.run_migrations()

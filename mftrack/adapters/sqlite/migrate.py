@@ -1,9 +1,10 @@
-"""Open the local database: WAL, busy timeout, and Alembic migrations applied on open.
+"""Bring the database file up to the schema this mftrack expects, before anything reads it.
 
-The up-to-date case costs one stdlib `sqlite3` query: Alembic is imported only when the schema
-is missing or behind. Before an upgrade the file is copied with SQLite's online backup API.
-A database stamped with a revision this mftrack does not know was written by a newer mftrack
-and is refused rather than touched.
+The up-to-date case costs one stdlib `sqlite3` query. Only when the schema is missing or
+behind are SQLAlchemy and Alembic imported and the migrations run, in one transaction (a
+failed migration leaves the old schema and data). Before upgrading an existing database it is
+copied with SQLite's online backup API. A database stamped with a revision this mftrack does
+not know was written by a newer mftrack and is refused untouched.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mftrack.adapters.sqlite.connection import BUSY_TIMEOUT_MS, storage_error
 from mftrack.errors import StorageError
 
 if TYPE_CHECKING:
@@ -21,7 +23,6 @@ if TYPE_CHECKING:
 # Keep in step with migrations/versions (tests/test_sqlite_store.py checks it against Alembic).
 KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
-BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -41,21 +42,8 @@ def current_revision(path: Path) -> str | None:
             return found[0] if found else None
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise _storage_error(path, exc) from exc
-
-
-def _storage_error(path: Path, exc: Exception) -> StorageError:
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return StorageError(
-            f"the database {path} is locked by another process",
-            hint="wait for the other mftrack command (or the daemon's job) to finish and retry",
-        )
-    return StorageError(
-        f"cannot read the database {path}: {text}",
-        hint="restore a copy from the backups folder (`mftrack config paths`)",
-    )
+    except sqlite3.Error as exc:
+        raise storage_error(path, exc) from exc
 
 
 def _backup(path: Path, backup_dir: Path, revision: str) -> Path:
@@ -72,7 +60,8 @@ def _backup(path: Path, backup_dir: Path, revision: str) -> Path:
     return target
 
 
-def _make_engine(path: Path) -> Engine:
+def migration_engine(path: Path) -> Engine:
+    """A SQLAlchemy engine for Alembic only; mftrack's own queries never use it."""
     from sqlalchemy import create_engine, event
 
     engine = create_engine(
@@ -82,21 +71,18 @@ def _make_engine(path: Path) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        # WAL lets the daemon write while the CLI reads; busy_timeout makes writers queue
-        # instead of failing with "database is locked".
-        # Transactions are explicit (BEGIN IMMEDIATE in store.transaction), not the driver's.
+        # Transactions are explicit (one BEGIN IMMEDIATE around the whole upgrade).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("pragma journal_mode=wal")
+        cur.execute("pragma journal_mode=wal")  # persistent: set once, kept in the file
         cur.execute(f"pragma busy_timeout={BUSY_TIMEOUT_MS}")
-        cur.execute("pragma synchronous=normal")
-        cur.execute("pragma foreign_keys=on")
         cur.close()
 
     return engine
 
 
-def _upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, target: str = "head") -> None:
+    """Run the migrations up to `target` in one transaction."""
     from alembic import command
     from alembic.config import Config
 
@@ -107,7 +93,7 @@ def _upgrade(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = conn
         try:
-            command.upgrade(config, "head")
+            command.upgrade(config, target)
         except BaseException:
             conn.exec_driver_sql("ROLLBACK")
             raise
@@ -129,38 +115,18 @@ def prepare_database(path: Path, *, backup_dir: Path) -> None:
             f"the database {path} was written by a newer mftrack (schema {revision})",
             hint="upgrade mftrack (pip install -U mftrack), or point MFTRACK_HOME elsewhere",
         )
-    engine = _make_engine(path)
+    engine = migration_engine(path)
     try:
         if revision is not None:
             _backup(path, backup_dir, revision)
-        _upgrade(engine)
+        upgrade(engine)
     except Exception as exc:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError
 
-        if isinstance(exc, OperationalError):
-            raise _storage_error(path, exc) from exc
+        if isinstance(exc, DBAPIError) and isinstance(exc.orig, sqlite3.Error):
+            raise storage_error(path, exc.orig) from exc
+        if isinstance(exc, sqlite3.Error):
+            raise storage_error(path, exc) from exc
         raise
     finally:
         engine.dispose()
-
-
-def open_engine(path: Path, *, backup_dir: Path) -> Engine:
-    """A SQLAlchemy engine on an up-to-date database at `path` (created and migrated if needed)."""
-    prepare_database(path, backup_dir=backup_dir)
-    return _make_engine(path)
-
-
-def connect_reader(path: Path) -> sqlite3.Connection:
-    """A stdlib connection for read-only queries (the same pysqlite driver SQLAlchemy uses).
-
-    Reads are most of what the CLI does (`summary`, `sips`, charts); going to the driver
-    directly keeps them from paying SQLAlchemy's ~0.15 s import on every run.
-    """
-    try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
-                               isolation_level=None)
-        conn.execute(f"pragma busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.execute("pragma query_only=on")
-    except sqlite3.DatabaseError as exc:
-        raise _storage_error(path, exc) from exc
-    return conn

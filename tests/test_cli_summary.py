@@ -63,13 +63,38 @@ def test_instalments_after_the_last_nav_are_pending_not_dropped(monkeypatch) -> 
     assert "out of date" in result.stderr  # a stale NAV is warned about on stderr
 
 
-def test_csv_has_a_row_per_scheme_and_a_total() -> None:
-    load(120503)
+def test_csv_has_a_row_per_scheme_and_a_total_only_when_asked() -> None:
+    """Issue 10 item 7: a TOTAL row double-counts when a spreadsheet sums a column."""
+    load(120503, 122639)
     run_cli("add-sip", "120503", "--amount", "5000", "--start", "2021-04-05")
-    result = run_cli("summary", "--csv", "--as-of", "2025-12-10")
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [r["scheme_name"] for r in rows][-1] == "TOTAL"
-    assert rows[0]["scheme_code"] == "120503"
+    run_cli("add-sip", "122639", "--amount", "2500", "--start", "2024-01-10")
+    plain = run_cli("summary", "--csv", "--as-of", "2025-12-10")
+    rows = list(csv.DictReader(io.StringIO(plain.stdout)))
+    assert sorted(r["scheme_code"] for r in rows) == ["120503", "122639"]
+    assert "TOTAL" not in plain.stdout
+    with_total = run_cli("summary", "--csv", "--total", "--as-of", "2025-12-10")
+    *schemes, total = list(csv.DictReader(io.StringIO(with_total.stdout)))
+    assert schemes == rows and total["scheme_name"] == "TOTAL"
+    for column in ("invested", "stamp_duty", "value", "gain"):  # the sum of the scheme rows
+        assert Decimal(total[column]) == sum(Decimal(r[column]) for r in rows), column
+    # 57 instalments of 5,000 (2021-04-05..2025-12-05) + 24 of 2,500 (2024-01-10..2025-12-10)
+    assert Decimal(total["invested"]) == 57 * 5000 + 24 * 2500
+    refused = run_cli("summary", "--total")
+    assert refused.exit_code == 2 and "--total only applies to --csv" in refused.stderr
+
+
+def test_amounts_that_stayed_at_zero_have_two_decimals_like_the_rest() -> None:
+    """A SIP whose first instalment is still to come: "0.00", not "0" (issue 10 item 7)."""
+    load(120503)
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2025-12-20")
+    data = json.loads(run_cli("summary", "--json", "--as-of", "2025-12-10").stdout)
+    (scheme,) = data["schemes"]
+    assert [scheme[k] for k in ("invested", "stamp_duty", "value", "gain", "units")] == [
+        "0.00", "0.00", "0.00", "0.00", "0.000"]
+    assert [data["total"][k] for k in ("invested", "value", "gain")] == ["0.00", "0.00", "0.00"]
+    row = next(csv.DictReader(io.StringIO(
+        run_cli("summary", "--csv", "--as-of", "2025-12-10").stdout)))
+    assert (row["invested"], row["units"], row["value"]) == ("0.00", "0.000", "0.00")
 
 
 def test_empty_portfolio_says_how_to_start() -> None:

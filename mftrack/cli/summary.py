@@ -29,6 +29,10 @@ def summary(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
     csv_out: bool = typer.Option(False, "--csv", help="Print CSV for spreadsheets."),
+    total_row: bool = typer.Option(
+        False, "--total", help="With --csv: end with a TOTAL row (a spreadsheet's sum of a "
+        "column would then count everything twice)."
+    ),
 ) -> None:
     """Your SIPs by scheme: instalments, invested, units, NAV, value, gain and XIRR.
 
@@ -43,6 +47,11 @@ def summary(
     )
 
     one_format(json_out, csv_out)
+    if total_row and not csv_out:
+        from mftrack.errors import InvalidInputError
+
+        raise InvalidInputError("--total only applies to --csv",
+                                hint="the table and --json always include the total")
     runtime: Runtime = ctx.obj
     settings = runtime.settings
     day = parse_as_of(as_of, today=runtime.today())
@@ -63,8 +72,8 @@ def summary(
                                 lineterminator="\n")
         writer.writeheader()
         writer.writerows(data["schemes"])
-        total = {"scheme_name": "TOTAL", **data["total"]}
-        writer.writerow(total)
+        if total_row:
+            writer.writerow({"scheme_name": "TOTAL", **data["total"]})
         runtime.write_data(buffer.getvalue())
         return
     if not data["schemes"]:

@@ -7,7 +7,7 @@ charts and the PNG report read the same numbers, so they can never drift apart.
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from mftrack.domain.navs import NavSeries
@@ -76,8 +76,18 @@ def portfolio_summary(
     return summary, navs
 
 
-def _dec(value: Any) -> str | None:
-    return None if value is None else format(value, "f")
+def _dec(value: Any, places: int = 0) -> str | None:
+    """Plain decimal text with at least `places` decimals: a sum that stayed at zero is "0.00",
+    like every other amount, not "0" (padding only; nothing is ever rounded here)."""
+    if value is None:
+        return None
+    if -value.as_tuple().exponent < places:
+        value = value.quantize(Decimal(1).scaleb(-places))
+    return format(value, "f")
+
+
+def _money(value: Any) -> str | None:
+    return _dec(value, 2)
 
 
 def _rate(value: Any) -> float | None:
@@ -95,14 +105,14 @@ def summary_as_dict(summary: PortfolioSummary) -> dict[str, Any]:
                 "instalments": s.instalments,
                 "pending": s.pending,
                 "nav_gaps": s.nav_gaps,
-                "invested": _dec(s.invested),
-                "stamp_duty": _dec(s.stamp_duty),
-                "units": _dec(s.units),
+                "invested": _money(s.invested),
+                "stamp_duty": _money(s.stamp_duty),
+                "units": _dec(s.units, 3),
                 "average_cost": _dec(s.average_cost),
                 "nav": _dec(s.nav),
                 "nav_date": s.nav_date.isoformat() if s.nav_date else None,
-                "value": _dec(s.value),
-                "gain": _dec(s.gain),
+                "value": _money(s.value),
+                "gain": _money(s.gain),
                 "xirr": _rate(s.xirr),
                 "absolute_return": _rate(s.absolute_return),
                 "first_allotment": s.first_allotment.isoformat() if s.first_allotment else None,
@@ -116,10 +126,10 @@ def summary_as_dict(summary: PortfolioSummary) -> dict[str, Any]:
         "total": {
             "instalments": t.instalments,
             "pending": t.pending,
-            "invested": _dec(t.invested),
-            "stamp_duty": _dec(t.stamp_duty),
-            "value": _dec(t.value),
-            "gain": _dec(t.gain),
+            "invested": _money(t.invested),
+            "stamp_duty": _money(t.stamp_duty),
+            "value": _money(t.value),
+            "gain": _money(t.gain),
             "xirr": _rate(t.xirr),
             "absolute_return": _rate(t.absolute_return),
             "first_allotment": t.first_allotment.isoformat() if t.first_allotment else None,

@@ -37,8 +37,10 @@ def render() -> str:
     from typer.main import get_command
 
     from mftrack.cli import app
+    from mftrack.cli.help import shape_help
 
     root = get_command(app)
+    shape_help(root)
     out = [
         "# Command reference",
         "",
@@ -59,6 +61,10 @@ def render() -> str:
         if params:
             out.extend(_option_line(p) for p in params)
             out.append("")
+        if command.epilog:
+            examples = [line.strip() for line in command.epilog.splitlines()
+                        if line.strip().startswith("$ ")]
+            out.extend(["Examples:", "", "```", *examples, "```", ""])
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from mftrack.config import resolve_paths
-from tests.helpers import HISTORY, NAVALL, mfapi_file, run_cli
+from tests.helpers import HISTORY, NAVALL, mfapi_file, run_cli, run_subprocess
 from tests.loopback import LoopbackServer, Reply, closed_port_url
 
 NAVALL_2026 = NAVALL / "NAVAll_2026-08-21_8col-plan-option.txt"
@@ -144,3 +144,34 @@ def test_history_source_is_a_typed_choice(loopback: LoopbackServer) -> None:
     assert good.exit_code == 0, good.stderr
     assert nav_rows() > 0
     assert not [r for r in loopback.requests if "Download" in r.path]  # AMFI was never asked
+
+
+def test_import_dash_reads_standard_input() -> None:
+    """Issue 10 item 5: `curl … | mftrack nav import -`."""
+    raw = mfapi_file(120503).read_bytes()
+    expected = sum(1 for row in json.loads(raw)["data"] if float(row["nav"]) > 0)
+    result = run_subprocess("nav", "import", "-", "--json", input=raw.decode("utf-8"))
+    assert result.exit_code == 0, result.stderr
+    (report,) = json.loads(result.stdout)
+    assert report["origin"] == "standard input"
+    assert nav_rows() == expected
+
+
+def test_import_of_a_missing_unreadable_or_non_utf8_file_changes_nothing(tmp_path) -> None:
+    """Issue 15: each failure through the real CLI: its exit code, one message, no NAV stored."""
+    missing = tmp_path / "NAVAll.txt"
+    result = run_subprocess("nav", "import", str(missing))
+    assert result.exit_code == 3  # NOT_FOUND (docs/exit-codes.md)
+    assert f"no such file: {missing}" in result.stderr
+    # /proc/self/mem cannot be read from its start, even by root: a real read error (EIO)
+    result = run_subprocess("nav", "import", "/proc/self/mem")
+    assert result.exit_code == 2  # USAGE: a file the user named that cannot be read
+    assert "cannot read /proc/self/mem" in result.stderr
+    latin1 = tmp_path / "navall-latin1.txt"
+    text = (NAVALL / "NAVAll_2025-12-11.txt").read_text(encoding="utf-8")
+    latin1.write_bytes(text.replace("–", "-").replace("’", "'").encode("utf-8") + b"\xe9\xff\n")
+    result = run_subprocess("nav", "import", str(latin1))
+    assert result.exit_code == 5  # REMOTE_DATA: content mftrack cannot read
+    assert "is not UTF-8 text" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert nav_rows() == 0

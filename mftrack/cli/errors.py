@@ -125,8 +125,10 @@ class ErrorReportingGroup(TyperGroup):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         from mftrack.cli.conversion import add_quiet_option, install
+        from mftrack.cli.help import shape_help
 
         add_quiet_option(self)
+        shape_help(self)
         install(self)  # stdlib conversion of values instead of pydantic (cli/conversion.py)
         return super().main(*args, **kwargs)
 

@@ -146,7 +146,8 @@ def history(
 def import_(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(
-        ..., help="NAVAll.txt, AMFI NAV history reports or mfapi.in JSON files."
+        ..., help="NAVAll.txt, AMFI NAV history reports or mfapi.in JSON files; '-' reads "
+        "standard input."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -154,7 +155,12 @@ def import_(
     from mftrack.services.navs import import_files
 
     runtime: Runtime = ctx.obj
-    reports, failures = import_files(store=runtime.store, paths=files)
+    stdin = None
+    if Path("-") in files:
+        import sys
+
+        stdin = sys.stdin.buffer.read()
+    reports, failures = import_files(store=runtime.store, paths=files, stdin=stdin)
     for report in reports:
         _report_problems(runtime, report)
     if json_out:

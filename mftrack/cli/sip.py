@@ -45,7 +45,9 @@ def _announce_edit(runtime: Runtime, verb: str, edit: Any, json_out: bool = Fals
 def add_sip(
     ctx: typer.Context,
     scheme: str = typer.Argument(..., help="Scheme code, ISIN, or a name phrase that is unique."),
-    amount: str = typer.Option(..., "--amount", "-a", help="Rupees per instalment, e.g. 5000."),
+    amount: str = typer.Option(
+        ..., "--amount", "-a", help="Rupees per instalment: 5000, 10,000 or ₹5000."
+    ),
     start: str = typer.Option(..., "--start", "-s", help="Start date, YYYY-MM-DD."),
     day: int | None = typer.Option(
         None, "--day", "-d", help="Day of month it is due (1-31). Default: the start date's day."

@@ -96,9 +96,12 @@ def store_parsed(
     )
 
 
-def read_text_file(path: Path) -> str:
+STDIN = Path("-")  # `nav import -`: the CLI passes what it read from standard input
+
+
+def read_text_file(path: Path, stdin: bytes | None = None) -> str:
     try:
-        raw = path.read_bytes()
+        raw = stdin if path == STDIN and stdin is not None else path.read_bytes()
     except FileNotFoundError as exc:
         raise NotFoundError(f"no such file: {path}") from exc
     except OSError as exc:
@@ -119,11 +122,12 @@ class FileFailure:
 
 
 def import_files(
-    *, store: LocalStore, paths: Sequence[Path]
+    *, store: LocalStore, paths: Sequence[Path], stdin: bytes | None = None
 ) -> tuple[list[ImportReport], list[FileFailure]]:
     """Import local NAV files of any supported kind, detected from their content.
 
     Each file is its own transaction: a bad file is reported and the others still import.
+    The path `-` stands for `stdin` (the bytes the CLI read from standard input).
     """
     from mftrack.adapters.amfi.detect import parse_any
 
@@ -133,8 +137,9 @@ def import_files(
         try:
             if path.is_dir():
                 raise InvalidInputError(f"{path} is a folder, not a NAV file")
-            parsed = parse_any(read_text_file(path))
-            reports.append(store_parsed(store, parsed, origin=str(path)))
+            parsed = parse_any(read_text_file(path, stdin))
+            origin = "standard input" if path == STDIN and stdin is not None else str(path)
+            reports.append(store_parsed(store, parsed, origin=origin))
         except (InvalidInputError, NotFoundError, RemoteDataError) as exc:
             failures.append(FileFailure(path, exc))
     return reports, failures

@@ -136,7 +136,7 @@ def _runtime_param_for(param: Any) -> StdlibRuntimeParam | None:
     )
 
 
-def install(command: Any, help_names: list[str] | None = None) -> None:
+def install(command: Any, help_names: list[str] | None = None, *, deep: bool = True) -> None:
     """Give every parameter of `command` and its subcommands a stdlib converter (idempotent)."""
     from typer._click import Context
 
@@ -149,7 +149,7 @@ def install(command: Any, help_names: list[str] | None = None) -> None:
             fast = _runtime_param_for(param)
             if fast is not None:
                 param._runtime_param = fast
-    for sub in getattr(command, "commands", {}).values():
+    for sub in getattr(command, "commands", {}).values() if deep else ():
         install(sub, names)
 
 
@@ -158,7 +158,7 @@ def _quiet(ctx: Any, _param: Any, value: bool) -> None:
         ctx.obj.quiet = True
 
 
-def add_quiet_option(command: Any) -> None:
+def add_quiet_option(command: Any, *, deep: bool = True) -> None:
     """`-q/--quiet` after any command (`mftrack summary -q`), as well as before it."""
     from typer._coercion import bool_flag_type_descriptor
     from typer.core import TyperOption
@@ -172,5 +172,28 @@ def add_quiet_option(command: Any) -> None:
                 type_descriptor=bool_flag_type_descriptor(),
             ))
         return
-    for sub in commands.values():
+    for sub in commands.values() if deep else ():
         add_quiet_option(sub)
+
+
+def prepare(root: Any, args: list[str]) -> None:
+    """`-q`, help shaping and stdlib conversion for the commands `args` name, root first.
+
+    Only that path: preparing all fifty commands would cost more than running most of them.
+    """
+    from mftrack.cli.help import shape_help
+
+    names = root.context_settings.get("help_option_names")
+    command: Any = root
+    chain: list[tuple[Any, tuple[str, ...]]] = [(root, ())]
+    for token in args:
+        subs = getattr(command, "commands", None)
+        if subs is None:
+            break
+        if token in subs:
+            command = subs[token]
+            chain.append((command, (*chain[-1][1], token)))
+    for command, path in chain:
+        add_quiet_option(command, deep=False)
+        shape_help(command, path, deep=False)
+        install(command, names, deep=False)

@@ -124,12 +124,11 @@ class ErrorReportingGroup(TyperGroup):
     """Maps MftrackError to a message and exit code; unexpected errors to one line + log."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        from mftrack.cli.conversion import add_quiet_option, install
-        from mftrack.cli.help import shape_help
+        from mftrack.cli.conversion import prepare
 
-        add_quiet_option(self)
-        shape_help(self)
-        install(self)  # stdlib conversion of values instead of pydantic (cli/conversion.py)
+        # -q after any command, help examples, stdlib conversion instead of pydantic
+        argv = kwargs.get("args", args[0] if args else None)
+        prepare(self, list(sys.argv[1:] if argv is None else argv))
         return super().main(*args, **kwargs)
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:

@@ -46,7 +46,7 @@ def _option_metavar(param: Any) -> str | None:
     return param.name.upper().replace("_", "-")
 
 
-def shape_help(command: Any, path: tuple[str, ...] = ()) -> None:
+def shape_help(command: Any, path: tuple[str, ...] = (), *, deep: bool = True) -> None:
     """Examples and plain placeholders for `command` and its subcommands (idempotent)."""
     text = epilog(" ".join(path))
     if text and not command.epilog and "Example" not in (command.help or ""):
@@ -59,5 +59,5 @@ def shape_help(command: Any, path: tuple[str, ...] = ()) -> None:
             param.__class__ = _PlainArgument
         elif param.param_type_name == "option" and hasattr(param, "type_descriptor"):
             param.metavar = _option_metavar(param)
-    for name, sub in getattr(command, "commands", {}).items():
+    for name, sub in getattr(command, "commands", {}).items() if deep else ():
         shape_help(sub, (*path, name))

@@ -156,12 +156,12 @@ def test_pending_and_late_allotments_are_warned_about(monkeypatch) -> None:
     # at the 18-Aug NAV, 8 days late: valued, but flagged.
     run_cli("nav", "import", str(NAVALL / "NAVAll_2026-08-18_last-6col.txt"))
     run_cli("add-sip", "120503", "--amount", "5000", "--start", "2026-08-10")
-    result = run_cli("summary", "--as-of", "2026-08-18", "--json")
+    result = run_cli("--verbose", "summary", "--as-of", "2026-08-18", "--json")
     (elss,) = json.loads(result.stdout)["schemes"]
     assert elss["instalments"] == 1 and elss["nav_date"] == "2026-08-18"
     assert "more than 4 days after the due date" in result.stderr
     assert "nav history 120503" in result.stderr
-    later = run_cli("summary", "--as-of", "2026-09-15", "--json")
+    later = run_cli("--verbose", "summary", "--as-of", "2026-09-15", "--json")
     assert json.loads(later.stdout)["schemes"][0]["pending"] == 1
     assert "1 instalment due 2026-09-10 pending" in later.stderr
 
@@ -183,7 +183,7 @@ def test_a_scheme_whose_navs_all_predate_the_sip_is_valued_at_its_last_nav() -> 
     # week before this SIP's start. Instalments due 1 Jun 2006 .. 1 Jun 2007 (13) stay pending.
     load(102987)
     run_cli("add-sip", "102987", "--amount", "1000", "--start", "2006-06-01")
-    result = run_cli("summary", "--json", "--as-of", "2007-06-30")
+    result = run_cli("--verbose", "summary", "--json", "--as-of", "2007-06-30")
     assert result.exit_code == 0, result.stderr
     (scheme,) = json.loads(result.stdout)["schemes"]
     assert (scheme["nav"], scheme["nav_date"]) == ("10.70450", "2006-05-24")

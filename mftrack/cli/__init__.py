@@ -41,13 +41,17 @@ def root(
         help="Also print the traceback of an error (exit codes stay the same).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and data, no progress."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Warnings one per scheme instead of one per kind."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     """mftrack keeps your SIPs in a local database and values them with AMFI's NAVs."""
     if ctx.obj is None:
-        ctx.obj = Runtime(debug=debug, quiet=quiet)
+        ctx.obj = Runtime(debug=debug, quiet=quiet, verbose=verbose)
+    ctx.obj.command = ctx.invoked_subcommand or ctx.obj.command
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -61,8 +61,7 @@ def _view(runtime: Runtime, day: date, scheme_codes: set[int] | None = None) -> 
         **valuation_options(settings),
         scheme_codes=scheme_codes,
     )
-    for warning in view.data["warnings"]:
-        runtime.warn(warning)
+    runtime.warn_valuation(view.summary)
     return view
 
 

@@ -100,6 +100,8 @@ def _log_failure(ctx: Any, exc: errors.MftrackError, code: ExitCode) -> None:
     paths = getattr(ctx.obj, "paths", None)
     if paths is None or code in (ExitCode.USAGE, ExitCode.AMBIGUOUS):
         return  # a typo at the keyboard is not worth a log line
+    if code is ExitCode.NOT_FOUND and sys.stdin.isatty():
+        return  # a mistyped id or code at a terminal: the person saw the error, cron did not
     try:
         from mftrack.adapters.logfiles import log_failure
 

@@ -77,8 +77,7 @@ def report(
         as_of=day,
         **valuation_options(settings),
     )
-    for warning in view.data["warnings"]:
-        runtime.warn(warning)
+    runtime.warn_valuation(view.summary)
     if view.is_empty:
         runtime.info(f"No SIPs yet, so there is nothing to report; no file written.\n"
                      f"Hint: {EMPTY_HINT}")

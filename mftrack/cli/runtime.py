@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mftrack.adapters.sqlite.store import LocalStore
+    from mftrack.domain.portfolio import PortfolioSummary
 
 INDIA = "Asia/Kolkata"
 
@@ -42,9 +43,12 @@ def india_today() -> date:
 
 
 class Runtime:
-    def __init__(self, *, debug: bool = False, quiet: bool = False) -> None:
+    def __init__(self, *, debug: bool = False, quiet: bool = False,
+                 verbose: bool = False) -> None:
         self.debug = debug
         self.quiet = quiet
+        self.verbose = verbose
+        self.command = "COMMAND"  # the subcommand being run, for hints that repeat it
         self.paths: Paths = resolve_paths()
         self._settings: Settings | None = None
         self._store: LocalStore | None = None
@@ -113,6 +117,21 @@ class Runtime:
         from rich.markup import escape
 
         self.err.print(f"[yellow]Warning:[/] {escape(message)}", soft_wrap=True)
+
+    def warn_valuation(self, summary: PortfolioSummary) -> None:
+        """A valuation's warnings: one line per kind, or with --verbose one per scheme."""
+        if self.verbose:
+            for warning in summary.warnings:
+                self.warn(warning)
+            return
+        from mftrack.domain.warning_groups import grouped_warnings
+        from mftrack.services.nav_update import FIX_COMMAND
+
+        lines = grouped_warnings(summary, FIX_COMMAND)
+        for line in lines:
+            self.warn(line)
+        if lines:
+            self.info(f"  (each scheme's details: `mftrack --verbose {self.command} ...`)")
 
     def write_data(self, text: str) -> None:
         """Machine-readable output (JSON, CSV) straight to stdout, never wrapped or styled."""

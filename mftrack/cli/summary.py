@@ -61,8 +61,7 @@ def summary(
         **valuation_options(settings),
     )
     data = summary_as_dict(result)
-    for warning in data["warnings"]:
-        runtime.warn(warning)
+    runtime.warn_valuation(result)
     if json_out:
         runtime.write_data(json.dumps(data, indent=2))
         return

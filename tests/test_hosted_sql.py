@@ -175,6 +175,7 @@ class Device:
         self.client_id = uuid.uuid4()
         self.next_mid = 1
         self.cursor: tuple[int, str | None] = (0, None)
+        self.horizon: int | None = None  # the purge horizon of a full pull under way
         self.epoch: str | None = None
 
     def mutation(
@@ -213,7 +214,14 @@ class Device:
             p_limit=limit,
             p_epoch=self.epoch,
             p_client_id=self.client_id,
+            p_horizon=self.horizon,
         )
+
+    def take_cursor(self, page: dict[str, Any]) -> None:
+        """Keep a page's cursor (version, id and horizon) and epoch for the next call."""
+        self.cursor = (page["cursor"]["version"], page["cursor"]["id"])
+        self.horizon = page["cursor"]["horizon"]
+        self.epoch = page["epoch"]
 
     def pull_all(self, limit: int = 500) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -222,8 +230,7 @@ class Device:
             if page["reset"]:
                 rows.clear()
             rows.extend(page["rows"])
-            self.cursor = (page["cursor"]["version"], page["cursor"]["id"])
-            self.epoch = page["epoch"]
+            self.take_cursor(page)
             if not page["has_more"]:
                 return rows
 
@@ -419,7 +426,8 @@ def test_push_pull_round_trip(api: Gateway, new_user) -> None:
     # Nothing new: same cursor, no rows.
     page = dev.pull_page()
     assert page["rows"] == [] and page["has_more"] is False and page["reset"] is False
-    assert page["cursor"] == {"version": 1, "id": None} and page["server_version"] == 1
+    assert page["cursor"] == {"version": 1, "id": None, "horizon": None}
+    assert page["server_version"] == 1
     assert page["last_mutation_id"] == 1  # this device's applied mutations, same snapshot
     anonymous_cursor = api.rpc("sync_pull", user=user, p_since=1)
     assert anonymous_cursor["last_mutation_id"] is None  # no p_client_id given
@@ -1093,7 +1101,8 @@ def test_epoch_reset(api: Gateway, admin, new_user) -> None:
     wrong.epoch = str(uuid.uuid4())
     page = wrong.pull_page()
     assert page["reset"] is True and page["rows"] == [] and page["has_more"] is True
-    assert page["cursor"] == {"version": 0, "id": None} and page["epoch"] == epoch
+    assert page["cursor"] == {"version": 0, "id": None, "horizon": None}
+    assert page["epoch"] == epoch
 
     # The server "went back in time" (restored backup): a cursor beyond its version resets.
     ahead = Device(api, user)
@@ -1136,6 +1145,111 @@ def test_purge_tombstones(api: Gateway, admin, new_user) -> None:
     assert late.pull_page()["reset"] is True  # might have missed the purged tombstone
     assert up_to_date.pull_page()["reset"] is False  # saw it already
     assert {r["id"] for r in Device(api, user).pull_all()} == {str(keep), str(fresh)}
+
+
+def _purged_user(
+    api: Gateway, admin, new_user, rows: int = 1200
+) -> tuple[uuid.UUID, list[str], Device]:
+    """A user with `rows` SIPs pushed 200 per push (versions 1..6), an older device `behind`
+    whose cursor predates the removal of the first one (version 7), and that tombstone purged:
+    min_version 7 is above every live row. Returns (user, live ids in pull order, behind)."""
+    user = new_user()
+    dev = Device(api, user)
+    ids = [uuid.uuid4() for _ in range(rows)]
+    for start in range(0, rows, 200):
+        dev.push([dev.mutation(i, sip_fields()) for i in ids[start:start + 200]])
+    behind = Device(api, user)
+    behind.pull_all()
+    dev.push([dev.mutation(ids[0], base_version=1, deleted=True)])
+    with admin.transaction():  # age the tombstone; replica mode skips the version trigger
+        admin.execute("set local session_replication_role = replica")
+        admin.execute(
+            "update public.sips set updated_at = now() - interval '1 day' where id = %s", (ids[0],)
+        )
+    result = api.rpc("purge_tombstones", user=None, role="service_role", p_older_than="1 hour")
+    assert result["purged"] == 1
+    state = admin.execute(
+        "select version, min_version from public.sync_state where user_id = %s", (user,)
+    ).fetchone()
+    assert state == (rows // 200 + 1, rows // 200 + 1)
+    in_pull_order = sorted((n // 200, str(i)) for n, i in enumerate(ids) if n)  # ids[0] is gone
+    return user, [i for _, i in in_pull_order], behind
+
+
+def _pull_pages(dev: Device, limit: int = 500) -> list[dict[str, Any]]:
+    pages = []
+    while True:
+        page = dev.pull_page(limit)
+        pages.append(page)
+        dev.take_cursor(page)
+        if not page["has_more"]:
+            return pages
+
+
+def test_a_full_pull_pages_through_rows_below_the_purge_horizon(api, admin, new_user) -> None:
+    """Issue 9 item 1: a first pull of 1,199 rows, all below min_version, is not reset at its
+    page boundaries; its cursor carries the horizon it started from, then drops it."""
+    user, live, _ = _purged_user(api, admin, new_user)
+    fresh = Device(api, user)
+    pages = _pull_pages(fresh)
+    assert [p["reset"] for p in pages] == [False, False, False]
+    assert [len(p["rows"]) for p in pages] == [500, 500, 199]
+    assert [r["id"] for p in pages for r in p["rows"]] == live
+    assert [p["cursor"]["horizon"] for p in pages] == [7, 7, None]
+    assert fresh.cursor == (7, None) and fresh.pull_page()["reset"] is False
+
+    # An old client that never sends p_horizon gets the old answer at its second page.
+    old = Device(api, user)
+    old.cursor = (pages[0]["cursor"]["version"], pages[0]["cursor"]["id"])
+    assert old.pull_page()["reset"] is True
+
+
+def test_a_device_behind_the_purge_resets_once_then_pages_through(api, admin, new_user) -> None:
+    _, live, behind = _purged_user(api, admin, new_user)
+    assert behind.cursor == (6, None)
+    first = behind.pull_page()
+    assert first["reset"] is True  # it may have missed the purged tombstone
+    behind.take_cursor(first)
+    pages = _pull_pages(behind)
+    assert [p["reset"] for p in pages] == [False, False, False]
+    assert [r["id"] for p in pages for r in p["rows"]] == live
+
+
+def test_after_rotating_the_epoch_every_device_pages_through(api, admin, new_user) -> None:
+    """The documented restore step after a purge: each device resets once, then finishes."""
+    user, live, behind = _purged_user(api, admin, new_user)
+    fresh = Device(api, user)
+    _pull_pages(fresh)
+    assert api.rpc("rotate_sync_epoch", user=None, role="service_role", p_user_id=user) == 1
+    for dev in (fresh, behind):
+        first = dev.pull_page()
+        assert first["reset"] is True and first["epoch"] != dev.epoch
+        dev.take_cursor(first)
+        pages = _pull_pages(dev)
+        assert [p["reset"] for p in pages] == [False, False, False]
+        assert [r["id"] for p in pages for r in p["rows"]] == live
+
+
+def test_a_purge_during_a_full_pull_resets_it(api, admin, new_user) -> None:
+    """A row received on page 1, removed and purged before page 2: the full pull could never
+    learn of it, so page 2 answers reset (min_version > greatest(cursor, horizon))."""
+    user, _, _ = _purged_user(api, admin, new_user)
+    dev = Device(api, user)
+    page = dev.pull_page()
+    dev.take_cursor(page)
+    victim = page["rows"][0]["id"]
+    writer = Device(api, user)
+    writer.push([writer.mutation(victim, base_version=1, deleted=True)])  # version 8
+    assert dev.pull_page()["reset"] is False  # the tombstone is still there: page 2 is fine
+    api.rpc("purge_tombstones", user=None, role="service_role", p_older_than="0 seconds")
+    assert str(victim) not in server_rows(admin, user)
+    assert dev.pull_page()["reset"] is True
+
+    # A horizon above min_version (the server went back in time) resets too.
+    liar = Device(api, user)
+    liar.take_cursor(Device(api, user).pull_page())
+    liar.horizon = 1000
+    assert liar.pull_page()["reset"] is True
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1487,8 +1601,7 @@ class ModelDevice(Device):
                 for m in pending:  # local edits the server has not seen yet win per field
                     local.update(m["fields"])
                 self.rows[rid] = local
-            self.cursor = (page["cursor"]["version"], page["cursor"]["id"])
-            self.epoch = page["epoch"]
+            self.take_cursor(page)
             if not page["has_more"]:
                 break
         if seen is not None:  # after a full re-pull: drop what the server no longer has

@@ -27,6 +27,7 @@ from tests.test_sync_support import (
     assert_converged,
     make_device,
     new_user,
+    purge_all_tombstones,
     save_session,
     server_rows,
 )
@@ -428,13 +429,6 @@ def test_a_restored_server_behind_the_cursor_is_a_restore_too(
     report = a.sync()
     assert report.reset == "restore" and report.requeued == 1
     assert_converged(standin, a.user_id, [a])
-
-
-def purge_all_tombstones(standin: StandIn) -> None:
-    while True:
-        result = standin.sql_value("select public.purge_tombstones('0 seconds', 100000)")
-        if not result["more"]:
-            return
 
 
 def test_after_a_tombstone_purge_a_device_that_missed_the_delete_drops_the_row(

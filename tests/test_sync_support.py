@@ -134,6 +134,17 @@ def new_user(standin: StandIn) -> tuple[str, str]:
     return email, standin.create_user(email, PASSWORD)
 
 
+def purge_all_tombstones(standin: StandIn) -> int:
+    """The operator's `purge_tombstones('0 seconds')`, repeated while it reports more; the
+    number of rows purged."""
+    purged = 0
+    while True:
+        result = standin.sql_value("select public.purge_tombstones('0 seconds', 100000)")
+        purged += result["purged"]
+        if not result["more"]:
+            return purged
+
+
 # --- comparison ------------------------------------------------------------------------------
 
 

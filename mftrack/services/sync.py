@@ -100,6 +100,7 @@ class SyncStatus:
     server_version: int | None
     cursor_version: int
     cursor_id: str | None
+    cursor_horizon: int | None  # set while a full pull is under way (docs/hosted-schema.md)
     epoch: str | None
     reset_in_progress: str | None
     account: dict[str, str] | None
@@ -266,7 +267,7 @@ def _pull(sync: SyncStore, rest: SupabaseRest, client_id: str, page_size: int,
     while True:
         cursor = sync.cursor()
         page = rest.pull(since=cursor.version, after_id=cursor.row_id, limit=page_size,
-                         epoch=cursor.epoch, client_id=client_id)
+                         epoch=cursor.epoch, client_id=client_id, horizon=cursor.horizon)
         if page["reset"]:
             resets += 1
             if resets > 2:
@@ -312,6 +313,7 @@ def sync_status(*, store: LocalStore) -> SyncStatus:
         server_version=int(server) if server is not None else None,
         cursor_version=int(meta.get(ss.CURSOR_VERSION, "0")),
         cursor_id=meta.get(ss.CURSOR_ID),
+        cursor_horizon=int(meta[ss.CURSOR_HORIZON]) if meta.get(ss.CURSOR_HORIZON) else None,
         epoch=meta.get(ss.EPOCH),
         reset_in_progress=meta.get(ss.RESET),
         account=sync.account(),

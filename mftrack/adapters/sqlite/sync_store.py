@@ -9,6 +9,10 @@ crash leaves either the old or the new state (sync-protocol.md D.6):
 * `apply_page`: the page's rows + the cursor/epoch (+ the end of a reset re-pull);
 * `begin_reset`: cursor back to 0 + every row marked unseen (`server_version = -1`).
 
+The cursor is `(version, id, horizon)`: `horizon` is the tombstone-purge horizon a full pull
+(one that started at version 0) began from, passed back to `sync_pull` on its later pages so
+the server can tell it from a device whose cursor is behind a purge (docs/hosted-schema.md).
+
 Pulled rows replace local ones, then the outbox entries the server has not applied yet
 (`mid > page.last_mutation_id`) are laid over them field by field. Tombstones are kept as
 `deleted` rows, as the server keeps them, so every device holds exactly the server's rows.
@@ -40,6 +44,7 @@ CLIENT_ID = "sync.client_id"
 CLIENT_FILE = "sync.client_file"  # inode of the database file the client id was made for
 CURSOR_VERSION = "sync.cursor_version"
 CURSOR_ID = "sync.cursor_id"
+CURSOR_HORIZON = "sync.cursor_horizon"  # the purge horizon a full pull in progress started from
 EPOCH = "sync.epoch"
 SERVER_VERSION = "sync.server_version"
 RESET = "sync.reset"  # "restore" | "purge" while a reset's full re-pull is under way
@@ -103,6 +108,7 @@ class Cursor:
     row_id: str | None
     epoch: str | None
     reset: str | None  # a reset re-pull under way: "restore" | "purge"
+    horizon: int | None = None  # set while a full pull (from version 0) is under way
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +195,11 @@ class SyncStore:
 
     def cursor(self) -> Cursor:
         meta = self.meta()
+        horizon = meta.get(CURSOR_HORIZON)
         return Cursor(version=int(meta.get(CURSOR_VERSION, "0")),
                       row_id=meta.get(CURSOR_ID) or None,
-                      epoch=meta.get(EPOCH) or None, reset=meta.get(RESET) or None)
+                      epoch=meta.get(EPOCH) or None, reset=meta.get(RESET) or None,
+                      horizon=int(horizon) if horizon else None)
 
     def account(self) -> dict[str, str] | None:
         text = self.meta().get(ACCOUNT)
@@ -277,6 +285,7 @@ class SyncStore:
             _set(conn, RESET, mode)
             _set(conn, CURSOR_VERSION, "0")
             _delete(conn, CURSOR_ID)
+            _delete(conn, CURSOR_HORIZON)
             _set_or_delete(conn, EPOCH, epoch)
             conn.execute("update sips set server_version = ?", (UNSEEN,))
 
@@ -290,6 +299,7 @@ class SyncStore:
             _apply_rows(conn, rows, pending)
             _set(conn, CURSOR_VERSION, str(int(cursor["version"])))
             _set_or_delete(conn, CURSOR_ID, cursor.get("id"))
+            _set_or_delete(conn, CURSOR_HORIZON, cursor.get("horizon"))
             _set_or_delete(conn, EPOCH, page.get("epoch"))
             _set(conn, SERVER_VERSION, str(int(page["server_version"])))
             requeued = dropped = 0

@@ -216,13 +216,16 @@ class SupabaseRest:
         return _shaped(data, "sync_push", _PUSH_KEYS, self.project)
 
     def pull(self, *, since: int, after_id: str | None, limit: int, epoch: str | None,
-             client_id: str) -> dict[str, Any]:
-        data = self.rpc("sync_pull", {"p_since": since, "p_after_id": after_id,
-                                      "p_limit": limit, "p_epoch": epoch,
-                                      "p_client_id": client_id})
-        page = _shaped(data, "sync_pull", _PULL_KEYS, self.project)
+             client_id: str, horizon: int | None = None) -> dict[str, Any]:
+        args: dict[str, Any] = {"p_since": since, "p_after_id": after_id, "p_limit": limit,
+                                "p_epoch": epoch, "p_client_id": client_id}
+        if horizon is not None:  # only inside a full pull (a schema without it never sends one)
+            args["p_horizon"] = horizon
+        page = _shaped(self.rpc("sync_pull", args), "sync_pull", _PULL_KEYS, self.project)
         cursor = page["cursor"]
-        if not isinstance(cursor, dict) or not isinstance(cursor.get("version"), int):
+        horizon = cursor.get("horizon") if isinstance(cursor, dict) else None
+        if not isinstance(cursor, dict) or not isinstance(cursor.get("version"), int) \
+                or not isinstance(horizon, int | None) or isinstance(horizon, bool):
             raise _bad_shape("sync_pull", self.project)
         return page
 

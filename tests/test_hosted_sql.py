@@ -42,13 +42,17 @@ from mftrack.domain.sips import (
     StepUpKind,
     scheduled_instalments,
 )
+from tests.standin import db
+from tests.standin.db import database_name
 
 pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOTSTRAP = ROOT / "tests" / "standin" / "bootstrap.sql"
 MIGRATIONS = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))
-PG_CONNINFO = os.environ.get("MFTRACK_TEST_PG", "host=127.0.0.1 port=5432 user=postgres")
+# The server: the one fixture `pg_admin_url` (tests/standin/fixtures.py, MFTRACK_TEST_PG_URL),
+# which skips when PostgreSQL is down, and fails instead in CI.
+PG_URL = db.DEFAULT_ADMIN_URL
 READ_ONLY_RPCS = {"sync_pull", "sync_fetch", "sip_summary"}  # STABLE: PostgREST runs them READ ONLY
 
 
@@ -57,34 +61,72 @@ READ_ONLY_RPCS = {"sync_pull", "sync_fetch", "sip_summary"}  # STABLE: PostgREST
 # ------------------------------------------------------------------------------------------------
 
 
+def _conninfo(dbname: str) -> str:
+    return db.conninfo_with(PG_URL, dbname=dbname)
+
+
 def _connect(dbname: str, **kwargs: Any) -> psycopg.Connection:
-    return psycopg.connect(f"{PG_CONNINFO} dbname={dbname}", **kwargs)
+    return psycopg.connect(_conninfo(dbname), **kwargs)
 
 
 @contextlib.contextmanager
 def _throwaway_database() -> Iterator[str]:
+    """A fresh database (and the name of its owner role, see `_apply_schema`); use it only from
+    tests that requested `pg_admin_url`."""
     name = f"mftrack_sqltest_{uuid.uuid4().hex[:12]}"
-    try:
-        server = _connect("postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"PostgreSQL not reachable at {PG_CONNINFO!r}: {exc}")
-    with server:
+    with _connect(database_name(PG_URL), autocommit=True, connect_timeout=5) as server:
         server.execute(f'create database "{name}"')
         try:
             yield name
         finally:
             server.execute(f'drop database if exists "{name}" with (force)')
+            server.execute(f'drop role if exists "{_owner(name)}"')
+
+
+def _owner(dbname: str) -> str:
+    return f"{dbname}_owner"
+
+
+# The hosted project's `postgres` role, which runs `supabase db push`: not a superuser; owns the
+# database; may use the API roles; reads auth.users; and Supabase's default privileges grant
+# everything it creates in `public` to anon, authenticated and service_role
+# (supabase/postgres migrations/db/init-scripts/00000000000000-initial-schema.sql).
+HOSTED_OWNER_SQL = """
+create role {owner} login nosuperuser nocreatedb createrole bypassrls;
+grant anon, authenticated, service_role to {owner};
+alter database {db} owner to {owner};
+grant usage on schema auth to {owner};
+grant select, references on auth.users to {owner};
+alter default privileges for role {owner} in schema public
+  grant all on tables to anon, authenticated, service_role;
+alter default privileges for role {owner} in schema public
+  grant all on functions to anon, authenticated, service_role;
+alter default privileges for role {owner} in schema public
+  grant all on sequences to anon, authenticated, service_role;
+"""
+
+
+def _connect_as_owner(dbname: str) -> psycopg.Connection:
+    return psycopg.connect(db.conninfo_with(PG_URL, dbname=dbname, user=_owner(dbname)))
 
 
 def _apply_schema(dbname: str) -> None:
-    with _connect(dbname) as conn:  # one transaction per file, like `supabase db push`
-        for path in [BOOTSTRAP, *MIGRATIONS]:
+    """bootstrap.sql as the superuser (it is the platform's part), then every migration as a
+    non-superuser owner with Supabase's default privileges, one transaction per file like
+    `supabase db push`."""
+    db.apply_bootstrap(_conninfo(dbname))
+    with _connect(dbname, autocommit=True) as conn:
+        conn.execute(HOSTED_OWNER_SQL.format(owner=f'"{_owner(dbname)}"', db=f'"{dbname}"'))
+    with _connect_as_owner(dbname) as conn:
+        assert conn.execute("select rolsuper from pg_roles where rolname = current_user"
+                            ).fetchone() == (False,)
+        for path in MIGRATIONS:
             conn.execute(path.read_text())
             conn.commit()
 
 
 @pytest.fixture(scope="module")
-def dbname() -> Iterator[str]:
+def dbname(pg_admin_url: str) -> Iterator[str]:
     with _throwaway_database() as name:
         _apply_schema(name)
         yield name
@@ -262,8 +304,9 @@ def sqlstate_of(excinfo: pytest.ExceptionInfo[psycopg.Error]) -> str | None:
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("psql") is None, reason="psql not installed")
-def test_migrations_apply_with_psql_in_order() -> None:
+@pytest.mark.skipif(shutil.which("psql") is None and not os.environ.get("CI"),
+                    reason="psql not installed")  # in CI a missing psql fails the test
+def test_migrations_apply_with_psql_in_order(pg_admin_url: str) -> None:
     """The documented deployment path: `psql -1 -v ON_ERROR_STOP=1 -f` each file in order."""
     with _throwaway_database() as name:
         env = {**os.environ, "PGCONNECT_TIMEOUT": "5"}
@@ -271,7 +314,7 @@ def test_migrations_apply_with_psql_in_order() -> None:
             subprocess.run(
                 [
                     "psql",
-                    f"{PG_CONNINFO} dbname={name}",
+                    _conninfo(name),
                     "-X",
                     "-q",
                     "-1",
@@ -667,12 +710,13 @@ grant select, insert, update on public.goals to authenticated;
 """
 
 
-def test_another_synced_table_is_one_migration() -> None:
+def test_another_synced_table_is_one_migration(pg_admin_url: str) -> None:
     """The template of docs/hosted-schema.md: a second table shares the user's version."""
     with _throwaway_database() as name:
         _apply_schema(name)
-        with _connect(name, autocommit=True) as conn:
+        with _connect_as_owner(name) as conn:
             conn.execute(ANOTHER_SYNCED_TABLE)
+        with _connect(name, autocommit=True) as conn:
             user = uuid.uuid4()
             conn.execute("insert into auth.users (id) values (%s)", (user,))
         gw = Gateway(name)

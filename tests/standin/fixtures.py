@@ -8,11 +8,14 @@ or::
 
     from tests.standin.fixtures import standin, standin_server  # noqa: F401
 
+* ``pg_admin_url`` (session scope): the maintenance URL of the test PostgreSQL, from the one
+  variable ``MFTRACK_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``),
+  after checking that it answers. Skips the requesting tests when it does not; fails them
+  instead when ``CI`` is set (CI starts the cluster: a skip would hide a broken set-up). Every
+  Postgres-backed test gets its server through this fixture.
 * ``standin_server`` (session scope): one stand-in per test run, on a throwaway
   ``mftrack_test_<random>`` database with bootstrap.sql and supabase/migrations applied;
-  the database is dropped at the end. Skips the requesting tests when PostgreSQL is not
-  reachable at ``MFTRACK_TEST_PG_URL`` (default
-  ``postgresql://postgres@127.0.0.1:5432/postgres``); fails them instead when ``CI`` is set.
+  the database is dropped at the end.
 * ``standin`` (function scope): the same object, with every knob reset (clock, faults,
   request log, OTP outbox, auth/REST settings) before and after the test.
 """
@@ -36,17 +39,28 @@ _shared: StandIn | None = None
 _users = 0
 
 
-def _acquire() -> StandIn:
+def require_postgres() -> str:
+    """``db.DEFAULT_ADMIN_URL`` (read from ``MFTRACK_TEST_PG_URL`` at import, before the
+    per-test environment clean-up) if PostgreSQL answers there; otherwise skip, or fail in CI."""
+    admin_url = db.DEFAULT_ADMIN_URL
+    problem = db.check_server(admin_url)
+    if problem is not None:
+        message = f"PostgreSQL is not reachable at {admin_url}: {problem}"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI starts the cluster: a skip would hide it
+        pytest.skip(message)
+    return admin_url
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    return require_postgres()
+
+
+def _acquire(admin_url: str) -> StandIn:
     global _shared, _users
     with _lock:
         if _shared is None:
-            admin_url = os.environ.get("MFTRACK_TEST_PG_URL", db.DEFAULT_ADMIN_URL)
-            problem = db.check_server(admin_url)
-            if problem is not None:
-                message = f"PostgreSQL is not reachable at {admin_url}: {problem}"
-                if os.environ.get("CI"):
-                    pytest.fail(message)  # CI starts the cluster: a skip would hide it
-                pytest.skip(message)
             db.drop_stale_databases(admin_url)
             server = StandIn.temporary(admin_url)
             server.start()
@@ -65,8 +79,8 @@ def _release() -> None:
 
 
 @pytest.fixture(scope="session")
-def standin_server() -> Iterator[StandIn]:
-    server = _acquire()
+def standin_server(pg_admin_url: str) -> Iterator[StandIn]:
+    server = _acquire(pg_admin_url)
     try:
         yield server
     finally:

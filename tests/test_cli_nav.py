@@ -175,3 +175,36 @@ def test_import_of_a_missing_unreadable_or_non_utf8_file_changes_nothing(tmp_pat
     assert "is not UTF-8 text" in result.stderr
     assert "Traceback" not in result.stderr
     assert nav_rows() == 0
+
+
+def test_history_reports_the_dates_it_got_not_the_range_asked_for(
+    loopback: LoopbackServer,
+) -> None:
+    """Issue 10 item 5: asked from 2012, the mfapi history of 120503 starts in 2013."""
+    from datetime import date, datetime
+
+    raw = mfapi_file(120503).read_bytes()
+    loopback.route("/mfapi/mf/120503", Reply(body=raw, content_type="application/json"))
+    dates = [datetime.strptime(r["date"], "%d-%m-%Y").date() for r in json.loads(raw)["data"]
+             if float(r["nav"]) > 0]
+    got = [d for d in dates if date(2012, 1, 1) <= d <= date(2013, 1, 31)]
+    result = run_cli("nav", "history", "120503", "--source", "mfapi", "--from", "2012-01-01",
+                     "--to", "2013-01-31", env=env_for(loopback))
+    assert result.exit_code == 0, result.stderr
+    assert f"{len(got)} NAVs dated {min(got)} to {max(got)}" in result.stderr
+    assert "2012-01-01" not in result.stderr
+
+
+def test_pull_says_which_date_the_file_is_from(loopback: LoopbackServer) -> None:
+    from datetime import datetime
+
+    body = (NAVALL / "NAVAll_2025-12-11.txt").read_bytes()
+    loopback.route("/spages/NAVAll.txt", Reply(body=body))
+    # The date is the last ';'-field of each scheme row (dd-Mon-yyyy); the file's date is the
+    # latest of them.
+    days = {datetime.strptime(line.rsplit(";", 1)[1].strip(), "%d-%b-%Y").date()
+            for line in body.decode("utf-8").splitlines()
+            if line[:1].isdigit() and line.count(";") >= 5}
+    result = run_cli("nav", "pull", env=env_for(loopback))
+    assert result.exit_code == 0, result.stderr
+    assert f"dated {max(days):%d %b %Y}" in result.stderr

@@ -107,7 +107,7 @@ def test_empty_portfolio_says_how_to_start() -> None:
 def test_bad_as_of_is_a_usage_error() -> None:
     result = run_cli("summary", "--as-of", "31/02/2024")
     assert result.exit_code == 2
-    assert "is not a date" in result.stderr
+    assert "is not a YYYY-MM-DD date" in result.stderr
 
 
 def test_demo_prints_a_real_summary_and_leaves_the_user_database_alone(isolated_home) -> None:

@@ -93,9 +93,10 @@ def pull(
     if json_out:
         runtime.write_data(json.dumps(report.as_dict(), indent=2))
         return
+    dated = f", dated {report.last_nav_date:%d %b %Y}" if report.last_nav_date else ""
     runtime.info(
         f"Stored {report.schemes:,} schemes; {report.navs_written:,} new or changed NAVs "
-        f"({report.layout})."
+        f"({report.layout}{dated})."
     )
 
 
@@ -136,9 +137,14 @@ def history(
     if json_out:
         runtime.write_data(json.dumps(report.as_dict(), indent=2))
         return
+    if report.first_nav_date is None or report.last_nav_date is None:
+        runtime.info(f"Scheme {code}: no NAVs between {first} and {last} via {report.kind}.")
+        return
+    # The dates of the NAVs obtained, not of the range asked for: a scheme launched later, or
+    # a source that stops early, gives less than was asked.
     runtime.info(
-        f"Scheme {code}: {report.quotes:,} NAVs from {first} to {last} "
-        f"({report.navs_written:,} new or changed) via {report.kind}."
+        f"Scheme {code}: {report.quotes:,} NAVs dated {report.first_nav_date} to "
+        f"{report.last_nav_date} ({report.navs_written:,} new or changed) via {report.kind}."
     )
 
 

@@ -2,27 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
 from mftrack.errors import InvalidInputError
 
-DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d-%b-%Y", "%d/%m/%Y")
-
 
 def parse_date(text: str | None, *, option: str) -> date | None:
-    """YYYY-MM-DD (also DD-MM-YYYY, DD-Mon-YYYY, DD/MM/YYYY, as AMFI and banks write them)."""
+    """YYYY-MM-DD only, as every --help says: 04/05/2024 is 4 May in India and 5 April in
+    much software, so a day-first or month-first date is refused, not guessed."""
     if text is None:
         return None
     raw = text.strip()
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(raw, fmt).date()  # noqa: DTZ007 - a calendar date, no time
-        except ValueError:
-            continue
+    try:
+        if len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+            return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInputError(
+            f"{option} {text!r} is not a date", hint="write dates as YYYY-MM-DD, e.g. 2021-04-05"
+        ) from None
     raise InvalidInputError(
-        f"{option} {text!r} is not a date", hint="write dates as YYYY-MM-DD, e.g. 2021-04-05"
+        f"{option} {text!r} is not a YYYY-MM-DD date", hint=_date_hint(raw)
     )
+
+
+def _date_hint(raw: str) -> str:
+    """Name both readings of a day/month date, so the user picks one."""
+    import re
+
+    match = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", raw)
+    if match:
+        a, b, year = (int(x) for x in match.groups())
+        readings = []
+        for day, month in ((a, b), (b, a)):
+            try:
+                readings.append(date(year, month, day))
+            except ValueError:
+                continue
+        if readings:
+            unique = sorted(set(readings))
+            spelled = " or ".join(f"{d.isoformat()} ({d.day} {d:%B})" for d in unique)
+            return f"write it as YYYY-MM-DD: {spelled}"
+    return "write dates as YYYY-MM-DD, e.g. 2021-04-05"
 
 
 def parse_as_of(text: str | None, *, today: date) -> date:

@@ -39,6 +39,7 @@ class ImportReport:
     problems: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     last_nav_date: date | None = None  # the latest NAV date among the NAVs kept
+    first_nav_date: date | None = None  # the earliest one: what a user was given, not asked
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class ImportReport:
             ],
             "notes": self.notes,
             "last_nav_date": self.last_nav_date.isoformat() if self.last_nav_date else None,
+            "first_nav_date": self.first_nav_date.isoformat() if self.first_nav_date else None,
         }
 
 
@@ -93,6 +95,7 @@ def store_parsed(
         navs_written=counts.navs_written,
         problems=list(parsed.problems),
         last_nav_date=max((q.nav_date for q in quotes), default=None),
+        first_nav_date=min((q.nav_date for q in quotes), default=None),
     )
 
 

@@ -85,17 +85,27 @@ def resolve_scheme(store: LocalStore, query: str) -> StoredScheme:
     text = query.strip()
     if not text:
         raise NotFoundError("no scheme given", hint="pass a scheme code, an ISIN or a name")
-    if store.scheme_count() == 0:
+    known = store.scheme_count()
+    if known == 0:
         raise NotFoundError(f"no scheme {text!r}: the scheme list is empty", hint=NO_SCHEMES_HINT)
+    # With schemes loaded, "load NAVs first" would be wrong: the code itself is the problem.
+    among = f"among the {known:,} schemes in the local list"
     if text.isdigit():
         scheme = store.get_scheme(int(text))
         if scheme is None:
-            raise NotFoundError(f"no scheme with AMFI code {text}", hint=NO_SCHEMES_HINT)
+            raise NotFoundError(
+                f"no scheme with AMFI code {text} {among}",
+                hint="check the code with `mftrack scheme search WORDS OF ITS NAME`; a scheme "
+                "that closed before AMFI's latest file comes in with `mftrack nav import FILE`",
+            )
         return scheme
     if ISIN_RE.match(text.upper()):
         found = store.schemes_by_isin(text.upper())
         if not found:
-            raise NotFoundError(f"no scheme with ISIN {text.upper()}", hint=NO_SCHEMES_HINT)
+            raise NotFoundError(
+                f"no scheme with ISIN {text.upper()} {among}",
+                hint="check it with `mftrack scheme search WORDS OF ITS NAME`",
+            )
         if len(found) > 1:
             # One ISIN can sit under two scheme codes in AMFI's file (amfi-formats.md 1.4).
             raise AmbiguousError(
@@ -125,7 +135,7 @@ def resolve_scheme(store: LocalStore, query: str) -> StoredScheme:
             hint=(
                 "closest: " + "; ".join(f"{h.scheme_code} {h.name}" for h in near)
                 if near
-                else NO_SCHEMES_HINT
+                else "try fewer or other words: `mftrack scheme search WORDS`"
             ),
         )
     containing.sort(key=lambda item: item[1])

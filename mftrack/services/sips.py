@@ -37,17 +37,21 @@ def clean_label(label: str | None) -> str | None:
     return text or None
 
 
-def parse_amount(text: str | Decimal, *, what: str = "amount") -> Decimal:
-    """Rupees with at most two decimals, positive (commas and a leading ₹ are allowed)."""
+def parse_amount(
+    text: str | Decimal, *, what: str = "amount", hint: str = "e.g. --amount 5000"
+) -> Decimal:
+    """Rupees with at most two decimals, at least ₹1 (commas and a leading ₹ are allowed)."""
     raw = str(text).strip().replace(",", "").removeprefix("₹").strip()
     try:
         amount = Decimal(raw)
     except InvalidOperation as exc:
-        raise InvalidInputError(
-            f"{what} {text!r} is not a number", hint="e.g. --amount 5000"
-        ) from exc
+        raise InvalidInputError(f"{what} {text!r} is not a number", hint=hint) from exc
     if not amount.is_finite() or amount <= 0:
-        raise InvalidInputError(f"{what} must be more than zero, got {text!r}")
+        raise InvalidInputError(f"{what} must be more than zero, got {text!r}", hint=hint)
+    if amount < 1:
+        # No fund takes a SIP instalment (or a step-up) below one rupee; paise-sized
+        # amounts are a slip (0.5 for 500?), not a plan.
+        raise InvalidInputError(f"{what} {text!r} is less than ₹1", hint=hint)
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInputError(f"{what} {text!r} has fractions of a paisa")
     if amount > MAX_AMOUNT:
@@ -68,7 +72,8 @@ def parse_step_up(text: str | None) -> StepUp | None:
         if not value.is_finite() or value <= 0 or value > 100:
             raise InvalidInputError(f"step-up {text!r} must be between 0% and 100%")
         return StepUp(StepUpKind.PERCENT, value)
-    return StepUp(StepUpKind.AMOUNT, parse_amount(raw, what="step-up"))
+    step_hint = "a yearly step-up is a percentage or rupees: --step-up 10% or --step-up 500"
+    return StepUp(StepUpKind.AMOUNT, parse_amount(raw, what="step-up", hint=step_hint))
 
 
 def _check_day(day: int) -> int:

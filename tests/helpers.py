@@ -56,3 +56,30 @@ def run_subprocess(
         cwd=REPO,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_in_pty(*args: str, env: dict[str, str] | None = None, columns: int = 80) -> CliResult:
+    """Run `python -m mftrack` with stdout on a pseudo-terminal `columns` wide (stderr and
+    stdin are not terminals). The terminal's output comes back as `stdout`."""
+    import pty
+
+    main, child = pty.openpty()
+    full_env = dict(os.environ, COLUMNS=str(columns), LINES="40", **(env or {}))
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "mftrack", *args], cwd=REPO, env=full_env,
+                                stdout=child, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        os.close(child)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.close(main)
+    out = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return CliResult(proc.returncode, out, err.decode("utf-8", "replace"))

@@ -232,7 +232,7 @@ def test_unknown_scheme_is_exit_3_on_stderr(
 
 def test_bad_dates_are_usage_errors(homes: dict[str, Path]) -> None:
     result = cli(homes["one"], "chart", "value", "--since", "yesterday")
-    assert result.exit_code == 2 and "--since 'yesterday' is not a date" in result.stderr
+    assert result.exit_code == 2 and "--since 'yesterday' is not a YYYY-MM-DD date" in result.stderr
 
 
 def test_colour_only_when_asked() -> None:

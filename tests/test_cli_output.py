@@ -8,12 +8,9 @@ printed, and nothing is folded, as hledger and gh do.
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
-import sys
 
-from tests.helpers import REPO, mfapi_file, run_cli, run_subprocess
+from tests.helpers import mfapi_file, run_cli, run_subprocess
+from tests.helpers import run_in_pty as pty_run
 
 CODES = (119551, 118550)  # two of the longest real scheme names in the data set
 TODAY = {"MFTRACK_TODAY": "2025-12-10"}
@@ -36,28 +33,10 @@ def _portfolio() -> None:
         assert run_cli("-q", "add-sip", str(code), "-a", "1000", "-s", "2024-01-05").exit_code == 0
 
 
-def run_in_pty(*args: str, columns: int = 80) -> str:
-    """Run `python -m mftrack` with stdout on a pseudo-terminal of `columns` columns."""
-    main, child = pty.openpty()
-    env = dict(os.environ, COLUMNS=str(columns), LINES="40", **TODAY)
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "mftrack", *args], cwd=REPO, env=env,
-                                stdout=child, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        os.close(child)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        proc.wait(timeout=60)
-    finally:
-        os.close(main)
-    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
-    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+def run_in_pty(*args: str) -> str:
+    result = pty_run(*args, env=TODAY)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
 
 
 def test_summary_on_a_terminal_fits_80_columns() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mftrack.render.formatting import percent, rupees
-from tests.helpers import run_cli
+from tests.helpers import run_cli, run_in_pty
 from tests.test_charts_helpers import (
     AS_OF,
     AS_OF_DATE,
@@ -124,12 +124,22 @@ def test_png_to_stdout(homes: dict[str, Path]) -> None:
     assert "Wrote" not in result.stderr
 
 
-def test_empty_portfolio_writes_nothing_and_says_why(tmp_path: Path) -> None:
+def test_empty_portfolio_writes_nothing_says_why_and_fails(tmp_path: Path) -> None:
+    """Issue 10 item 6: a script must see that no report was written (exit 3, NOT_FOUND)."""
     target = tmp_path / "r.png"
     result = run_cli("report", "--png", str(target))
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 3, result.stderr
     assert result.stdout == "" and not target.exists()
-    assert "No SIPs yet" in result.stderr and "Hint:" in result.stderr
+    assert "no SIPs yet" in result.stderr and "Hint:" in result.stderr
+
+
+def test_png_to_stdout_is_refused_on_a_terminal() -> None:
+    """`report --png -` typed at a terminal would fill it with binary (issue 10 item 6)."""
+    for fmt in ("png", "pdf"):
+        result = run_in_pty("report", f"--{fmt}", "-")
+        assert result.exit_code == 2
+        assert f"--{fmt} - would write binary data to the terminal" in result.stderr
+        assert result.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -140,7 +150,7 @@ def test_empty_portfolio_writes_nothing_and_says_why(tmp_path: Path) -> None:
         (("--html", "-", "--pdf", "-"), 2, "only one of --png, --pdf and --html can be '-'"),
         (("--html", "/no/such/folder/r.html"), 3, "folder /no/such/folder does not exist"),
         (("--png", "/no/such/folder/r.png"), 3, "folder /no/such/folder does not exist"),
-        (("--png", "x.png", "--as-of", "10/13/2025"), 2, "is not a date"),
+        (("--png", "x.png", "--as-of", "10/13/2025"), 2, "is not a YYYY-MM-DD date"),
     ],
 )
 def test_bad_requests(homes: dict[str, Path], args: tuple[str, ...], code: int,
@@ -154,8 +164,8 @@ def test_bad_requests(homes: dict[str, Path], args: tuple[str, ...], code: int,
 def test_before_any_allotment_writes_nothing(homes: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "early.png"
     result = cli(homes["demo"], "report", "--png", str(target), "--as-of", "2015-01-01")
-    assert result.exit_code == 0 and not target.exists()
-    assert "No instalment allotted by 2015-01-01" in result.stderr
+    assert result.exit_code == 3 and not target.exists()
+    assert "no instalment allotted by 2015-01-01" in result.stderr
 
 
 def test_a_portfolio_younger_than_a_year_shows_its_plain_return(

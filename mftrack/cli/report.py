@@ -69,6 +69,13 @@ def report(
         if target not in (None, "-") and not Path(target).expanduser().parent.is_dir():
             raise NotFoundError(f"folder {Path(target).expanduser().parent} does not exist",
                                 hint="create it first, or write the report somewhere else")
+    binary = [f"--{fmt}" for target, fmt in targets[:2] if target == "-"]
+    if binary and sys.stdout.isatty():
+        raise InvalidInputError(
+            f"{binary[0]} - would write binary data to the terminal",
+            hint=f"redirect it (mftrack report {binary[0]} - > report.{binary[0][2:]}) or give "
+            "a file name",
+        )
     runtime: Runtime = ctx.obj
     settings = runtime.settings
     day = parse_as_of(as_of, today=runtime.today())
@@ -78,14 +85,15 @@ def report(
         **valuation_options(settings),
     )
     runtime.warn_valuation(view.summary)
+    # Nothing to report is a failure a script must see (exit 3), not a silent success.
     if view.is_empty:
-        runtime.info(f"No SIPs yet, so there is nothing to report; no file written.\n"
-                     f"Hint: {EMPTY_HINT}")
-        return
+        raise NotFoundError("no SIPs yet, so there is nothing to report; no file written",
+                            hint=EMPTY_HINT)
     if not view.summary.total.instalments:
-        runtime.info(f"No instalment allotted by {day}, so there is nothing to report; "
-                     "no file written.\nHint: pick a later --as-of, or `mftrack nav pull`")
-        return
+        raise NotFoundError(
+            f"no instalment allotted by {day}, so there is nothing to report; no file written",
+            hint="pick a later --as-of, or `mftrack nav pull`",
+        )
     if html is not None:
         _write_html(runtime, view, html)
     if png is None and pdf is None:

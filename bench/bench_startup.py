@@ -55,8 +55,9 @@ for s in sips:
 
 FLOOR_SUMMARY = _READ_SIPS + """
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from mftrack.domain.navs import NavSeries
+from mftrack.domain.options import ValuationOptions
 from mftrack.domain.portfolio import summarise
 as_of = date.fromisoformat(sys.argv[2])
 first = min(s.start_date for s in sips).isoformat()
@@ -67,8 +68,7 @@ for code, day, nav in db.execute(
         (*codes, first, as_of.isoformat())):
     histories[code].append((date.fromisoformat(day), Decimal(nav)))
 navs = {c: NavSeries(points) for c, points in histories.items()}
-result = summarise(sips, navs, names, as_of, unit_places=3, unit_rounding=ROUND_DOWN,
-                   stale_after_days=7)
+result = summarise(sips, navs, names, as_of, ValuationOptions())
 for s in result.schemes:
     print(s.scheme_code, s.scheme_name, s.invested, s.units, s.value, s.xirr)
 print(result.total.invested, result.total.value, result.total.xirr)

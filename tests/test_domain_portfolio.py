@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mftrack.domain.navs import NavSeries
+from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
 from mftrack.domain.portfolio import (
     Instalment,
     InstalmentStatus,
@@ -71,10 +72,12 @@ def sip(code: int = ELSS, **kw: object) -> Sip:
     return Sip(**fields)  # type: ignore[arg-type]
 
 
-def run(sips: list[Sip], as_of: date, **kw: object) -> PortfolioSummary:
+def run(
+    sips: list[Sip], as_of: date, options: ValuationOptions = DEFAULT_OPTIONS
+) -> PortfolioSummary:
     codes = {s.scheme_code for s in sips}
     navs = {c: series(c) for c in codes if list(MFAPI.glob(f"mfapi_{c}_*.json"))}
-    return summarise(sips, navs, {c: f"Scheme {c}" for c in codes}, as_of, **kw)  # type: ignore[arg-type]
+    return summarise(sips, navs, {c: f"Scheme {c}" for c in codes}, as_of, options)
 
 
 def solve_xirr(flows: list[tuple[date, Decimal]]) -> float:
@@ -313,7 +316,7 @@ def test_a_gap_of_six_years_is_not_a_holiday() -> None:
     assert any("gap in the NAV history" in w for w in summary.warnings)
     assert summary.total.nav_gaps == 70
     # with a long enough roll-forward they would all be bought on 14 Aug 2019
-    rolled = run([plan], as_of, max_roll_days=3000)
+    rolled = run([plan], as_of, ValuationOptions(max_roll_days=3000))
     assert rolled.total.nav_gaps == 0
     assert {lot.nav_date for lot in allotted(rolled, BANDHAN) if lot.due_date in expected_gaps} == {
         date(2019, 8, 14)
@@ -479,7 +482,7 @@ def test_summary_invariants_on_real_histories(sips: list[Sip], as_of: date) -> N
 def test_stale_threshold_is_a_parameter() -> None:
     as_of = date(2025, 12, 11) + timedelta(days=5)
     assert not run([sip()], as_of).schemes[0].stale
-    assert run([sip()], as_of, stale_after_days=3).schemes[0].stale
+    assert run([sip()], as_of, ValuationOptions(stale_after_days=3)).schemes[0].stale
 
 
 def test_late_allotments_are_found_on_the_columns_without_building_lots() -> None:

@@ -50,11 +50,12 @@ def cli_in(home: Path, *args: str) -> CliResult:
 def make_app(home: Path):  # type: ignore[no-untyped-def]
     from datetime import date
 
+    from mftrack.domain.options import ValuationOptions
     from mftrack.web.app import ServeOptions, create_app
 
     return create_app(ServeOptions(
         database=home / "mftrack.db", backup_dir=home / "backups",
-        valuation={"unit_places": 3, "unit_rounding": "down", "stale_after_days": 7},
+        valuation=ValuationOptions(),
         today=lambda: date.fromisoformat(AS_OF), token=TOKEN, port=PORT,
     ))
 

@@ -58,7 +58,7 @@ def _view(runtime: Runtime, day: date, scheme_codes: set[int] | None = None) -> 
     view = load_portfolio(
         store=runtime.store,
         as_of=day,
-        **valuation_options(settings),
+        options=valuation_options(settings),
         scheme_codes=scheme_codes,
     )
     runtime.warn_valuation(view.summary)

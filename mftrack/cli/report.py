@@ -82,7 +82,7 @@ def report(
     view = load_portfolio(
         store=runtime.store,
         as_of=day,
-        **valuation_options(settings),
+        options=valuation_options(settings),
     )
     runtime.warn_valuation(view.summary)
     # Nothing to report is a failure a script must see (exit 3), not a silent success.

@@ -58,7 +58,7 @@ def summary(
     result, _ = portfolio_summary(
         store=runtime.store,
         as_of=day,
-        **valuation_options(settings),
+        options=valuation_options(settings),
     )
     data = summary_as_dict(result)
     runtime.warn_valuation(result)

@@ -8,7 +8,8 @@ Rules (see docs/returns-and-xirr.md):
   Oct 2013 to Aug 2019): the instalment is NAV_GAP, left out of the totals and warned about.
 - F1: stamp duty is taken out of the gross amount on allotments from 1 July 2020; the gross
   amount (duty included) is the invested amount and the cost of acquisition.
-- F5: units are estimated to `unit_places` decimals with `unit_rounding` (default 3, down).
+- F5: units are estimated to `options.unit_places` decimals with `options.unit_rounding`
+  (default 3, down); see `mftrack.domain.options.ValuationOptions`.
 - F10: XIRR over purchases dated on their allotment (NAV) date and the value dated on the date
   of the NAV it was valued at (a scheme's latest NAV on or before `as_of`, or `as_of` when it
   has none), so a stale NAV does not stretch the holding period and drag the rate down. The
@@ -32,27 +33,15 @@ from typing import overload
 
 from mftrack.analytics.returns import xirr
 from mftrack.domain.calendar import month_ends, years_between
-from mftrack.domain.money import (
-    DEFAULT_UNIT_PLACES,
-    DEFAULT_UNIT_ROUNDING,
-    STAMP_DUTY_START,
-    ZERO,
-    paisa,
-    split_stamp_duty,
-    unit_quantum,
-)
+from mftrack.domain.money import STAMP_DUTY_START, ZERO, paisa, split_stamp_duty, unit_quantum
 from mftrack.domain.navs import NavSeries
+from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
 from mftrack.domain.sips import ScheduledInstalment, Sip, instalment_schedule
 
-# The longest run of MF non-business days in the bundled AMFI histories is 6 days
-# (1-7 Oct 2014: Dussehra, Bakri Id and a weekend); 10 leaves room for rarer closures.
-DEFAULT_MAX_ROLL_DAYS = 10
 # A weekend plus a holiday delays an allotment by at most 4 days in the bundled histories
 # (1,612 same-day, 384/292/42 at 1/2/3 days over 2,330 instalments); beyond that, NAVs are more
 # likely missing from the local store than AMFI closed: worth a warning, not a different value.
 LATE_ALLOTMENT_DAYS = 4
-# A NAV older than a week on the valuation date is more than a long weekend: flag it (F11).
-DEFAULT_STALE_AFTER_DAYS = 7
 RATIO_QUANTUM = Decimal("0.000001")  # absolute return as a fraction, 0.0001 % resolution
 COST_QUANTUM = Decimal("0.0001")  # average cost per unit, to AMFI's 4 NAV decimals
 
@@ -199,17 +188,15 @@ class _SchemeBook:
         "quantum", "rounding", "sips", "stamp", "stamp_from", "units", "usable",
     )  # fmt: skip
 
-    def __init__(
-        self, navs: NavSeries, as_of: date, places: int, rounding: str, max_roll_days: int
-    ) -> None:
+    def __init__(self, navs: NavSeries, as_of: date, options: ValuationOptions) -> None:
         self.dates = navs.dates
         self.navs = navs.navs
         self.as_of = as_of
         self.usable = bisect_right(self.dates, as_of)  # NAVs dated after as_of are unknown yet
         self.stamp_from = bisect_left(self.dates, STAMP_DUTY_START)  # F1
-        self.quantum = unit_quantum(places)
-        self.rounding = rounding
-        self.max_roll = timedelta(days=max_roll_days)
+        self.quantum = unit_quantum(options.unit_places)
+        self.rounding = options.unit_rounding
+        self.max_roll = timedelta(days=options.max_roll_days)
         self.cols = _Columns()
         self.sips = self.allotted = 0
         self.invested = self.stamp = self.units = ZERO
@@ -269,18 +256,15 @@ def allot(
     scheduled: ScheduledInstalment,
     navs: NavSeries,
     as_of: date,
-    *,
-    unit_places: int = DEFAULT_UNIT_PLACES,
-    unit_rounding: str = DEFAULT_UNIT_ROUNDING,
-    max_roll_days: int = DEFAULT_MAX_ROLL_DAYS,
+    options: ValuationOptions = DEFAULT_OPTIONS,
 ) -> Instalment:
     """Allot one scheduled instalment at the first NAV on or after its due date (F3).
 
     PENDING when no such NAV is dated on or before `as_of`; NAV_GAP when it is more than
-    `max_roll_days` after the due date.
+    `options.max_roll_days` after the due date.
     """
     s = scheduled
-    book = _SchemeBook(navs, as_of, unit_places, unit_rounding, max_roll_days)
+    book = _SchemeBook(navs, as_of, options)
     book.add(s.sip_id, [s.due_date], [s.amount])
     return Lots(s.scheme_code, book.cols, navs, in_order=True)[0]
 
@@ -447,11 +431,7 @@ def summarise(
     navs_by_scheme: Mapping[int, NavSeries],
     scheme_names: Mapping[int, str],
     as_of: date,
-    *,
-    unit_places: int = DEFAULT_UNIT_PLACES,
-    unit_rounding: str = DEFAULT_UNIT_ROUNDING,
-    stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
-    max_roll_days: int = DEFAULT_MAX_ROLL_DAYS,
+    options: ValuationOptions = DEFAULT_OPTIONS,
 ) -> PortfolioSummary:
     """Value every SIP's instalments due up to `as_of`, grouped by scheme, with totals.
 
@@ -465,7 +445,7 @@ def summarise(
         book = books.get(sip.scheme_code)
         if book is None:
             navs = navs_by_scheme.get(sip.scheme_code, _EMPTY)
-            book = _SchemeBook(navs, as_of, unit_places, unit_rounding, max_roll_days)
+            book = _SchemeBook(navs, as_of, options)
             books[sip.scheme_code] = book
         book.add(sip.id, *instalment_schedule(sip, as_of))
 
@@ -474,7 +454,7 @@ def summarise(
     for code, book in books.items():
         navs = navs_by_scheme.get(code, _EMPTY)
         name = scheme_names.get(code, "")
-        scheme, flows = _summarise_scheme(code, name, book, navs, stale_after_days)
+        scheme, flows = _summarise_scheme(code, name, book, navs, options.stale_after_days)
         schemes.append(scheme)
         for on, amount in flows.items():
             outflows[on] = outflows.get(on, ZERO) + amount
@@ -483,7 +463,7 @@ def summarise(
         warning
         for s in schemes
         for warning in _scheme_warnings(
-            s, navs_by_scheme.get(s.scheme_code, _EMPTY), as_of, max_roll_days
+            s, navs_by_scheme.get(s.scheme_code, _EMPTY), as_of, options.max_roll_days
         )
     ]
     total = _total(schemes, outflows, as_of)

@@ -23,6 +23,7 @@ from mftrack.services.pictures import (
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
     from mftrack.analytics.timeseries import Candle, Share
+    from mftrack.domain.options import ValuationOptions
     from mftrack.domain.portfolio import ValuePoint
 
 WEEKLY_CANDLES = 52  # a year of weeks
@@ -77,13 +78,14 @@ def nav_chart(
 
 
 def dashboard_data(
-    *, store: LocalStore, as_of: date, valuation: dict[str, Any]
+    *, store: LocalStore, as_of: date, valuation: ValuationOptions
 ) -> dict[str, Any]:
     """Every number the dashboard shows, valued once on `as_of`.
 
     `valuation` is `services.portfolio.valuation_options(settings)`.
     """
-    return dashboard_of(store=store, view=load_portfolio(store=store, as_of=as_of, **valuation))
+    view = load_portfolio(store=store, as_of=as_of, options=valuation)
+    return dashboard_of(store=store, view=view)
 
 
 def dashboard_of(*, store: LocalStore, view: PortfolioView) -> dict[str, Any]:

@@ -117,10 +117,11 @@ class GapFill:
 
 
 def portfolio_now(store: LocalStore, as_of: date, settings: Any = None) -> Computed:
+    from mftrack.domain.options import DEFAULT_OPTIONS
     from mftrack.services.portfolio import portfolio_summary, valuation_options
 
-    options = valuation_options(settings) if settings is not None else {}
-    return portfolio_summary(store=store, as_of=as_of, **options)  # type: ignore[return-value]
+    options = valuation_options(settings) if settings is not None else DEFAULT_OPTIONS
+    return portfolio_summary(store=store, as_of=as_of, options=options)
 
 
 def fill_history_gaps(

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from mftrack.analytics.timeseries import Candle, Period, Share, allocation, ohlc
+from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
 from mftrack.domain.portfolio import (
     InstalmentStatus,
     PortfolioSummary,
@@ -59,9 +60,7 @@ def load_portfolio(
     *,
     store: LocalStore,
     as_of: date,
-    unit_places: int = 3,
-    unit_rounding: str = "down",
-    stale_after_days: int = 7,
+    options: ValuationOptions = DEFAULT_OPTIONS,
     scheme_codes: set[int] | None = None,
 ) -> PortfolioView:
     """Value the SIPs on `as_of` once, the way `mftrack summary` does."""
@@ -70,9 +69,7 @@ def load_portfolio(
     summary, navs = portfolio_summary(
         store=store,
         as_of=as_of,
-        unit_places=unit_places,
-        unit_rounding=unit_rounding,
-        stale_after_days=stale_after_days,
+        options=options,
         scheme_codes=scheme_codes,
     )
     return PortfolioView(summary, navs, summary_as_dict(summary))

@@ -11,6 +11,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from mftrack.domain.navs import NavSeries
+from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
 from mftrack.domain.portfolio import PortfolioSummary, summarise
 
 if TYPE_CHECKING:
@@ -20,13 +21,13 @@ if TYPE_CHECKING:
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
-def valuation_options(settings: Any) -> dict[str, Any]:
-    """The settings that change a valuation, as keyword arguments for `portfolio_summary`."""
-    return {
-        "unit_places": settings["units.places"],
-        "unit_rounding": settings["units.rounding"],
-        "stale_after_days": settings["nav.stale_after_days"],
-    }
+def valuation_options(settings: Any) -> ValuationOptions:
+    """The settings that change a valuation (the one place that reads them)."""
+    return ValuationOptions(
+        unit_places=settings["units.places"],
+        unit_rounding=ROUNDING_MODES[settings["units.rounding"]],
+        stale_after_days=settings["nav.stale_after_days"],
+    )
 
 
 def load_navs(
@@ -50,9 +51,7 @@ def portfolio_summary(
     *,
     store: LocalStore,
     as_of: date,
-    unit_places: int = 3,
-    unit_rounding: str = "down",
-    stale_after_days: int = 7,
+    options: ValuationOptions = DEFAULT_OPTIONS,
     scheme_codes: set[int] | None = None,
 ) -> tuple[PortfolioSummary, dict[int, NavSeries]]:
     """Value the user's SIPs on `as_of` (instalments and NAVs up to that date only)."""
@@ -64,15 +63,7 @@ def portfolio_summary(
     names = {code: scheme.display_name for code, scheme in schemes.items()}
     for sip in sips:
         names.setdefault(sip.scheme_code, f"scheme {sip.scheme_code} (not in the scheme list)")
-    summary = summarise(
-        sips,
-        navs,
-        names,
-        as_of,
-        unit_places=unit_places,
-        unit_rounding=ROUNDING_MODES[unit_rounding],
-        stale_after_days=stale_after_days,
-    )
+    summary = summarise(sips, navs, names, as_of, options)
     return summary, navs
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from mftrack.domain.money import ZERO
 from mftrack.domain.navs import NavSeries
+from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
 from mftrack.domain.portfolio import PortfolioSummary, value_series
 from mftrack.services.portfolio import portfolio_summary
 
@@ -96,21 +97,13 @@ def refresh_valuations(
     *,
     store: LocalStore,
     as_of: date,
-    unit_places: int = 3,
-    unit_rounding: str = "down",
-    stale_after_days: int = 7,
+    options: ValuationOptions = DEFAULT_OPTIONS,
     computed: tuple[PortfolioSummary, Mapping[int, NavSeries]] | None = None,
 ) -> ValuationReport:
     """Recompute the series up to `as_of` and store it; `computed` reuses a summary (and its
     NAVs) the caller already made for the same `as_of` and settings."""
     if computed is None:
-        computed = portfolio_summary(
-            store=store,
-            as_of=as_of,
-            unit_places=unit_places,
-            unit_rounding=unit_rounding,
-            stale_after_days=stale_after_days,
-        )
+        computed = portfolio_summary(store=store, as_of=as_of, options=options)
     summary, navs = computed
     rows = valuation_rows(summary, navs)
     save_valuations(store, rows)

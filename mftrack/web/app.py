@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from mftrack.adapters.sqlite.changes import ChangeCounter
 from mftrack.adapters.sqlite.store import LocalStore
 from mftrack.cli.params import parse_as_of, parse_date, require_date
+from mftrack.domain.options import ValuationOptions
 from mftrack.domain.sip_record import sip_to_record
 from mftrack.errors import AmbiguousError, MftrackError, NotFoundError, StorageError
 from mftrack.services import sips as sip_service
@@ -44,7 +45,7 @@ HEARTBEAT = 15.0  # seconds: a comment line keeps proxies and the browser from t
 class ServeOptions:
     database: Path
     backup_dir: Path
-    valuation: dict[str, Any]  # services.portfolio.valuation_options(settings)
+    valuation: ValuationOptions  # services.portfolio.valuation_options(settings)
     today: Callable[[], date]
     token: str
     host: str = "127.0.0.1"
@@ -112,7 +113,7 @@ def create_app(options: ServeOptions) -> FastAPI:
         return parse_as_of(as_of, today=options.today())
 
     def summary_of(on: date) -> dict[str, Any]:
-        result, _ = portfolio_summary(store=store, as_of=on, **options.valuation)
+        result, _ = portfolio_summary(store=store, as_of=on, options=options.valuation)
         return summary_as_dict(result)
 
     @app.get("/sips/summary", tags=["portfolio"])
@@ -161,7 +162,7 @@ def create_app(options: ServeOptions) -> FastAPI:
         if scheme is None:
             raise NotFoundError(f"no scheme with AMFI code {scheme_code}",
                                 hint="`mftrack scheme search WORDS` finds codes")
-        view = load_portfolio(store=store, as_of=day(as_of), **options.valuation)
+        view = load_portfolio(store=store, as_of=day(as_of), options=options.valuation)
         return nav_chart(store=store, view=view, scheme_code=scheme_code,
                          name=scheme.display_name, since=parse_date(since, option="since"))
 
@@ -170,7 +171,7 @@ def create_app(options: ServeOptions) -> FastAPI:
                          ) -> list[dict[str, Any]]:
         """Month-end value against amount invested; the last point is `as_of` and equals the
         summary. `scheme` = one AMFI code (default 0: the whole portfolio)."""
-        view = load_portfolio(store=store, as_of=day(as_of), **options.valuation)
+        view = load_portfolio(store=store, as_of=day(as_of), options=options.valuation)
         return points_as_list(value_history(store=store, view=view, scheme_code=scheme).points)
 
     @app.get("/dashboard-data", tags=["dashboard"])

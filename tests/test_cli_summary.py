@@ -191,3 +191,23 @@ def test_a_scheme_whose_navs_all_predate_the_sip_is_valued_at_its_last_nav() -> 
     assert scheme["stale"] is True
     assert "no NAV history at all" not in result.stderr
     assert "13 instalments due 2006-06-01 to 2007-06-01 pending" in result.stderr
+
+
+def test_purchases_follow_the_nav_rule_of_the_scheme_category() -> None:
+    # mfapi files: 120503 "Equity Scheme - ELSS" has a Sunday NAV 31-03-2024 94.73140 and
+    # 01-04-2024 95.50400; 119800 "Debt Scheme - Liquid Fund" has 01-06-2024 3826.05460,
+    # 02-06-2024 3826.77500 (Sunday), 03-06-2024 3827.56780.
+    load(120503, 119800)
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2024-03-31")
+    run_cli("add-sip", "119800", "--amount", "5000", "--start", "2024-06-01")
+    elss = json.loads(run_cli("summary", "--json", "--as-of", "2024-04-01").stdout)["schemes"]
+    # ELSS due Sunday 31 Mar: processed Monday 1 Apr at 95.50400, not at the Sunday NAV.
+    assert elss[0]["units"] == "52.351"  # 4999.75 / 95.50400 = 52.35121... (3 places, down)
+    # Liquid due Saturday 1 Jun: business day Monday 3 Jun, at the NAV of Sunday 2 Jun.
+    result = run_cli("summary", "--json", "--as-of", "2024-06-03")
+    liquid = next(s for s in json.loads(result.stdout)["schemes"] if s["scheme_code"] == 119800)
+    assert liquid["units"] == "1.306"  # 4999.75 / 3826.77500 = 1.30651... (3 places, down)
+    assert liquid["instalments"] == 1
+    on_sunday = run_cli("summary", "--json", "--as-of", "2024-06-02")
+    liquid = next(s for s in json.loads(on_sunday.stdout)["schemes"] if s["scheme_code"] == 119800)
+    assert (liquid["instalments"], liquid["pending"]) == (0, 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from bisect import bisect_left
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -30,10 +31,13 @@ from mftrack.domain.portfolio import (
     summarise,
     value_series,
 )
-from mftrack.domain.sips import AmountChange, Pause, Sip, StepUp, StepUpKind, scheduled_instalments
+from mftrack.domain.pricing import NavRule, nav_rules
+from mftrack.domain.sips import AmountChange, Pause, ScheduledInstalment, Sip, StepUp, StepUpKind
+from mftrack.domain.sips import scheduled_instalments as schedule_of
 
 MFAPI = Path(__file__).resolve().parents[1].parent / "shared" / "amfi-data" / "mfapi"
 ELSS, NIFTY, IDBI, BANDHAN, LIQUID = 120503, 120716, 118454, 118395, 119800
+SMALL_CAP = 125497  # SBI Small Cap: 7 weekend (month-end) NAVs in 2024-25
 MILLI, PAISA = Decimal("0.001"), Decimal("0.01")
 DUTY_5000 = Decimal("0.25")  # F1: 5000 x 0.005 / 100.005 = 0.2499875... -> ₹0.25
 
@@ -72,12 +76,21 @@ def sip(code: int = ELSS, **kw: object) -> Sip:
     return Sip(**fields)  # type: ignore[arg-type]
 
 
+@cache
+def category(code: int) -> str | None:
+    """The AMFI category mfapi.in gives the scheme ("Debt Scheme - Liquid Fund", ...)."""
+    (path,) = MFAPI.glob(f"mfapi_{code}_*.json")
+    return json.loads(path.read_text(encoding="utf-8"))["meta"].get("scheme_category")
+
+
 def run(
     sips: list[Sip], as_of: date, options: ValuationOptions = DEFAULT_OPTIONS
 ) -> PortfolioSummary:
     codes = {s.scheme_code for s in sips}
-    navs = {c: series(c) for c in codes if list(MFAPI.glob(f"mfapi_{c}_*.json"))}
-    return summarise(sips, navs, {c: f"Scheme {c}" for c in codes}, as_of, options)
+    known = {c for c in codes if list(MFAPI.glob(f"mfapi_{c}_*.json"))}
+    navs = {c: series(c) for c in known}
+    rules = nav_rules({c: category(c) for c in known})
+    return summarise(sips, navs, {c: f"Scheme {c}" for c in codes}, as_of, options, rules)
 
 
 def solve_xirr(flows: list[tuple[date, Decimal]]) -> float:
@@ -95,6 +108,34 @@ def solve_xirr(flows: list[tuple[date, Decimal]]) -> float:
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+def reference_allotment(code: int, due: date, as_of: date) -> tuple[str, date | None]:
+    """(status, NAV date) of an instalment, by a forward scan of the raw file (F2, F3).
+
+    Liquid (119800 only, among these files): processed on business day T (the due date, or
+    the next Monday-Friday), at the NAV of T - 1 day or the next one published; allotted once
+    that NAV's next day has come by as_of. Others: the first NAV dated Monday-Friday on or
+    after the due date, allotted once it is dated on or before as_of. Either way a NAV more
+    than 10 days after the day searched from is a gap.
+    """
+    rows = raw(code)
+    if code == LIQUID:
+        business = due
+        while business.weekday() >= 5:
+            business += timedelta(days=1)
+        start, lag = business - timedelta(days=1), timedelta(days=1)
+    else:
+        start, lag = due, timedelta(0)
+    k = bisect_left([d for d, _ in rows], start)
+    found = next(
+        (d for d, _ in rows[k:] if code == LIQUID or d.weekday() < 5), None
+    )  # fmt: skip
+    if found is None or found + lag > as_of:
+        return InstalmentStatus.PENDING, None
+    if (found - start).days > 10:
+        return InstalmentStatus.NAV_GAP, None
+    return InstalmentStatus.ALLOTTED, found
 
 
 class Bought(NamedTuple):
@@ -304,7 +345,7 @@ def test_a_gap_of_six_years_is_not_a_holiday() -> None:
     gaps = [lot for lot in scheme.lots if lot.status is InstalmentStatus.NAV_GAP]
     expected_gaps = [
         s.due_date
-        for s in scheduled_instalments(plan, as_of)
+        for s in schedule_of(plan, as_of)
         if (scan_on_or_after(BANDHAN, s.due_date)[0] - s.due_date).days > 10
     ]
     assert [lot.due_date for lot in gaps] == expected_gaps
@@ -323,14 +364,63 @@ def test_a_gap_of_six_years_is_not_a_holiday() -> None:
     }
 
 
-def test_liquid_fund_is_allotted_on_weekends() -> None:
+def test_weekend_navs_never_price_a_purchase_of_a_non_liquid_scheme() -> None:
+    # ELSS (an equity scheme) has NAVs on Sun 31 Mar 2024, Sat 31 Aug 2024, Sat 30 Nov 2024,
+    # Sat 31 May 2025, Sun 31 Aug 2025 and Sun 30 Nov 2025 (month-end valuations). A day-31
+    # SIP due on them is processed on the next business day, at that day's NAV.
+    summary = run([sip(start_date=date(2024, 1, 1), day=31)], date(2025, 12, 11))
+    by_due = {lot.due_date: lot for lot in allotted(summary, ELSS)}
+    rolled = {
+        date(2024, 3, 31): date(2024, 4, 1),  # Sunday -> Monday
+        date(2024, 8, 31): date(2024, 9, 2),  # Saturday -> Monday
+        date(2024, 11, 30): date(2024, 12, 2),
+        date(2025, 5, 31): date(2025, 6, 2),
+        date(2025, 8, 31): date(2025, 9, 1),
+        date(2025, 11, 30): date(2025, 12, 1),
+    }
+    for due, business_day in rolled.items():
+        assert due in dict(raw(ELSS))  # the weekend NAV is in the file...
+        weekday_nav = dict(raw(ELSS))[business_day]
+        assert (by_due[due].nav_date, by_due[due].nav) == (business_day, weekday_nav)  # ...unused
+    # The weekend NAV still values the holding on a weekend as_of (it is the latest NAV).
+    on_sunday = run([sip(start_date=date(2024, 1, 1), day=31)], date(2024, 3, 31))
+    assert (on_sunday.schemes[0].nav_date, on_sunday.schemes[0].nav) == (
+        date(2024, 3, 31), Decimal("94.73140")
+    )
+    assert on_sunday.total.pending == 1  # due Sunday 31 Mar: its business day is Monday
+
+
+def test_liquid_fund_gets_the_nav_of_the_day_before_its_business_day() -> None:
+    # 119800 (SBI Liquid) prices every calendar day. F2: funds realised on business day T get
+    # the NAV of T - 1 day. Day-1 SIP: Mon 1 Jan 2024 -> Sun 31 Dec 2023's NAV; Sat 1 Jun 2024
+    # -> T = Mon 3 Jun -> Sun 2 Jun's NAV; Wed 1 May 2024 -> Tue 30 Apr's NAV.
     summary = run([sip(LIQUID, start_date=date(2024, 1, 1), day=1)], date(2024, 12, 31))
-    lots = allotted(summary, LIQUID)
-    june = next(lot for lot in lots if lot.due_date == date(2024, 6, 1))
-    assert (june.nav_date, june.nav) == (date(2024, 6, 1), Decimal("3826.05460"))  # a Saturday
-    weekend = [lot for lot in lots if lot.due_date.weekday() >= 5]
-    assert weekend  # 2024 has several 1sts on weekends
-    assert all(lot.nav_date == scan_on_or_after(LIQUID, lot.due_date)[0] for lot in lots)
+    by_due = {lot.due_date: lot for lot in allotted(summary, LIQUID)}
+    navs = dict(raw(LIQUID))
+    for due, nav_day in (
+        (date(2024, 1, 1), date(2023, 12, 31)),
+        (date(2024, 6, 1), date(2024, 6, 2)),
+        (date(2024, 5, 1), date(2024, 4, 30)),
+        (date(2024, 9, 1), date(2024, 9, 1)),  # Sunday: T = Mon 2 Sep, NAV of Sun 1 Sep
+    ):
+        assert (by_due[due].nav_date, by_due[due].nav) == (nav_day, navs[nav_day])
+    # Due Saturday 1 Jun: on Sunday 2 Jun its business day has not come (pending), on Monday
+    # 3 Jun it is allotted at Sunday's NAV.
+    plan = [sip(LIQUID, start_date=date(2024, 6, 1), day=1)]
+    assert run(plan, date(2024, 6, 2)).total.pending == 1
+    assert run(plan, date(2024, 6, 3)).total.instalments == 1
+
+
+def test_stamp_duty_follows_the_business_day_of_a_liquid_purchase() -> None:
+    # F1 applies to purchases from 1 Jul 2020. Liquid, due Wed 1 Jul 2020: processed that day
+    # at Tue 30 Jun's NAV, and pays duty (5000 x 0.005 / 100.005 = 0.2499875 -> 0.25).
+    # ELSS due Tue 30 Jun 2020: processed (and priced) that day, no duty.
+    liquid = run([sip(LIQUID, start_date=date(2020, 7, 1), day=1)], date(2020, 7, 2))
+    (lot,) = allotted(liquid, LIQUID)
+    assert (lot.nav_date, lot.stamp_duty) == (date(2020, 6, 30), DUTY_5000)
+    elss = run([sip(start_date=date(2020, 6, 30), day=30)], date(2020, 7, 2))
+    (lot,) = allotted(elss, ELSS)
+    assert (lot.nav_date, lot.stamp_duty) == (date(2020, 6, 30), Decimal(0))
 
 
 def test_several_sips_on_one_scheme_add_up() -> None:
@@ -399,7 +489,7 @@ def test_allot_gives_the_same_lot_as_summarise() -> None:
     plan = sip(day=31, start_date=date(2020, 1, 1), step_up=StepUp(StepUpKind.PERCENT, Decimal(7)))
     as_of = date(2021, 7, 31)  # a Saturday and a due date: its NAV comes on Monday 2 Aug
     summary = run([plan], as_of)
-    one_by_one = [allot(s, series(ELSS), as_of) for s in scheduled_instalments(plan, as_of)]
+    one_by_one = [allot(s, series(ELSS), as_of) for s in schedule_of(plan, as_of)]
     assert one_by_one == list(summary.schemes[0].lots)
     assert one_by_one[-1].status is InstalmentStatus.PENDING
     assert one_by_one[-1].due_date == as_of
@@ -443,7 +533,7 @@ plans = st.builds(
         amount=Decimal(amount),
         end_date=start + timedelta(days=365 * years),
     ),
-    st.sampled_from([ELSS, NIFTY, IDBI, LIQUID, BANDHAN]),
+    st.sampled_from([ELSS, NIFTY, IDBI, LIQUID, BANDHAN, SMALL_CAP]),
     st.integers(min_value=1, max_value=31),
     st.dates(min_value=date(2013, 1, 1), max_value=date(2025, 6, 30)),
     st.sampled_from([500, 1000, 1234, 5000, 99999]),
@@ -456,7 +546,7 @@ plans = st.builds(
 def test_summary_invariants_on_real_histories(sips: list[Sip], as_of: date) -> None:
     sips = [replace(s, id=f"s{i}") for i, s in enumerate(sips)]
     summary = run(sips, as_of)
-    scheduled = sum(len(scheduled_instalments(s, as_of)) for s in sips)
+    scheduled = sum(len(schedule_of(s, as_of)) for s in sips)
     assert sum(len(s.lots) for s in summary.schemes) == scheduled
     for scheme in summary.schemes:
         lots = list(scheme.lots)
@@ -464,9 +554,12 @@ def test_summary_invariants_on_real_histories(sips: list[Sip], as_of: date) -> N
         assert scheme.instalments + scheme.pending + scheme.nav_gaps == len(lots)
         assert scheme.invested == sum((lot.amount for lot in mine), Decimal(0))
         assert scheme.units == sum((lot.units for lot in mine), Decimal(0))
+        for lot in lots:
+            status, nav_date = reference_allotment(scheme.scheme_code, lot.due_date, as_of)
+            assert (lot.status, lot.nav_date) == (status, nav_date)
         for lot in mine:
             assert lot.stamp_duty + lot.net_amount == lot.amount
-            assert lot.due_date <= lot.nav_date <= as_of
+            assert lot.nav_date <= as_of
             assert 0 <= lot.net_amount - lot.units * lot.nav < lot.nav * MILLI
         if scheme.nav is not None:
             assert scheme.value == (scheme.units * scheme.nav).quantize(PAISA, ROUND_HALF_UP)
@@ -547,3 +640,32 @@ def test_the_one_year_test_is_measured_to_the_nav_date() -> None:
     assert idbi.nav_date == date(2023, 7, 27)
     assert idbi.xirr is None and summary.total.xirr is None
     assert idbi.absolute_return is not None
+
+
+# Weekend NAV dates of the non-liquid files (month- and year-end valuations, e.g. 31 Mar 2024).
+WEEKEND_NAVS = sorted(
+    {d for code in (ELSS, SMALL_CAP, BANDHAN) for d, _ in raw(code) if d.weekday() >= 5}
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from([ELSS, SMALL_CAP, BANDHAN, LIQUID]),
+    st.sampled_from(WEEKEND_NAVS),
+    st.integers(min_value=-3, max_value=3),
+    st.integers(min_value=0, max_value=12),
+)
+def test_instalments_around_weekend_navs_follow_the_nav_rules(
+    code: int, around: date, shift: int, wait: int
+) -> None:
+    due = around + timedelta(days=shift)
+    as_of = due + timedelta(days=wait)
+    rule = nav_rules({code: category(code)}).get(code, NavRule.NEXT_BUSINESS_DAY)
+    assert (rule is NavRule.PREVIOUS_DAY) == (code == LIQUID)
+    lot = allot(ScheduledInstalment("s", code, due, Decimal(5000)), series(code), as_of,
+                rule=rule)
+    status, nav_date = reference_allotment(code, due, as_of)
+    assert (lot.status, lot.nav_date) == (status, nav_date)
+    if nav_date is not None:
+        assert lot.nav == dict(raw(code))[nav_date]
+        assert code == LIQUID or nav_date.weekday() < 5

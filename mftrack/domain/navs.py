@@ -1,12 +1,12 @@
-"""The NAV history of one scheme, and the holiday roll-forward rule (F3).
+"""The NAV history of one scheme, and the calendar it gives (F3).
 
 F3: a SIP due on a holiday is processed on the next business day at that day's NAV, and MF
 business days are not exchange trading days (22 Jan 2024 was an MF holiday under the
-Negotiable Instruments Act; zerodha marketintel 2024-01-21). The only reliable calendar is the
-set of days on which AMFI published a NAV for the scheme, so "next business day" is simply
-"the first NAV dated on or after the due date" (`NavSeries.first_on_or_after`).
-Liquid and overnight funds publish NAVs on weekends too (scheme 119800), so for them a weekend
-due date finds a NAV on the same day.
+Negotiable Instruments Act; zerodha marketintel 2024-01-21). The only reliable calendar of
+weekday holidays is the set of days on which AMFI published a NAV for the scheme. Weekend
+NAVs exist too (month- and year-end valuations of every scheme; every day for liquid and
+overnight funds) but are not business days: `mftrack.domain.pricing` says which NAV a
+purchase gets, using `weekday_navs` here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class NavSeries:
     one.
     """
 
-    __slots__ = ("_dates", "_navs")
+    __slots__ = ("_dates", "_navs", "_weekdays")
 
     _dates: tuple[date, ...]
     _navs: tuple[Decimal, ...]
@@ -41,6 +41,7 @@ class NavSeries:
         ordered = sorted(by_date.items())
         self._dates = tuple(d for d, _ in ordered)
         self._navs = tuple(n for _, n in ordered)
+        self._weekdays: tuple[tuple[int, ...] | None, tuple[date, ...]] | None = None
 
     @classmethod
     def from_quotes(cls, quotes: Iterable[NavQuote]) -> NavSeries:
@@ -66,6 +67,20 @@ class NavSeries:
     def last_date(self) -> date | None:
         """The newest NAV date, or None for an empty series."""
         return self._dates[-1] if self._dates else None
+
+    def weekday_navs(self) -> tuple[tuple[int, ...] | None, tuple[date, ...]]:
+        """`(positions, dates)` of the NAVs dated Monday to Friday, computed once.
+
+        `positions` index into `dates`/`navs` of the whole series; None when every NAV is on a
+        weekday (then the dates are the series' own).
+        """
+        if self._weekdays is None:
+            positions = [k for k, d in enumerate(self._dates) if d.weekday() < 5]
+            if len(positions) == len(self._dates):
+                self._weekdays = (None, self._dates)
+            else:
+                self._weekdays = (tuple(positions), tuple(self._dates[k] for k in positions))
+        return self._weekdays
 
     def __len__(self) -> int:
         return len(self._dates)

@@ -2,10 +2,13 @@
 
 Rules (see docs/returns-and-xirr.md):
 
-- F2/F3: an instalment gets the scheme's first NAV dated on or after its due date, if that NAV
-  is dated on or before `as_of`; otherwise it is PENDING. A NAV more than `max_roll_days` after
-  the due date is not a holiday but a hole in the history (scheme 118395 has none from
-  Oct 2013 to Aug 2019): the instalment is NAV_GAP, left out of the totals and warned about.
+- F2/F3 (`mftrack.domain.pricing`): an instalment gets the scheme's first NAV dated on a
+  weekday on or after its due date (a weekend NAV never prices a purchase); a liquid or
+  overnight fund's instalment gets the NAV of the calendar day before the business day it is
+  processed on. If that NAV, or that business day, is after `as_of`, it is PENDING. A NAV more
+  than `max_roll_days` after the day searched from is not a holiday but a hole in the history
+  (scheme 118395 has none from Oct 2013 to Aug 2019): the instalment is NAV_GAP, left out of
+  the totals and warned about.
 - F1: stamp duty is taken out of the gross amount on allotments from 1 July 2020; the gross
   amount (duty included) is the invested amount and the cost of acquisition.
 - F5: units are estimated to `options.unit_places` decimals with `options.unit_rounding`
@@ -36,6 +39,7 @@ from mftrack.domain.calendar import month_ends, years_between
 from mftrack.domain.money import STAMP_DUTY_START, ZERO, paisa, split_stamp_duty, unit_quantum
 from mftrack.domain.navs import NavSeries
 from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
+from mftrack.domain.pricing import NavRule, previous_day_targets
 from mftrack.domain.sips import ScheduledInstalment, Sip, instalment_schedule
 
 # A weekend plus a holiday delays an allotment by at most 4 days in the bundled histories
@@ -47,12 +51,13 @@ COST_QUANTUM = Decimal("0.0001")  # average cost per unit, to AMFI's 4 NAV decim
 
 _EMPTY = NavSeries()
 _LATE = timedelta(days=LATE_ALLOTMENT_DAYS)
+_ONE_DAY, _NO_DAYS = timedelta(days=1), timedelta(0)
 _PENDING, _NAV_GAP = -1, -2  # markers in the NAV-index column
 
 
 class InstalmentStatus(StrEnum):
-    ALLOTTED = "allotted"  # units issued at the first NAV on or after the due date
-    PENDING = "pending"  # no NAV dated on or after the due date and on or before as_of yet
+    ALLOTTED = "allotted"  # units issued at the NAV its pricing rule gives (F2, F3)
+    PENDING = "pending"  # that NAV, or the business day it is processed on, is after as_of
     NAV_GAP = "nav_gap"  # the next NAV is more than max_roll_days away: a hole in the history
 
 
@@ -181,19 +186,35 @@ class Lots(Sequence[Instalment]):
 
 
 class _SchemeBook:
-    """Allots the instalments of every SIP on one scheme and keeps the running totals."""
+    """Allots the instalments of every SIP on one scheme and keeps the running totals.
+
+    Which NAV an instalment gets is `rule`'s (see `mftrack.domain.pricing`): NEXT_BUSINESS_DAY
+    searches the weekday NAVs only (`pick`, positions into the whole series; None when all
+    are weekdays) from the due date; PREVIOUS_DAY searches every NAV from the day before the
+    business day T the instalment is processed on, and `lag` (one day) is how far T is after
+    that NAV, for the as_of and stamp-duty tests.
+    """
 
     __slots__ = (
-        "allotted", "as_of", "cols", "dates", "invested", "max_roll", "navs", "outflows",
-        "quantum", "rounding", "sips", "stamp", "stamp_from", "units", "usable",
+        "allotted", "as_of", "cols", "dates", "invested", "lag", "max_roll", "navs", "outflows",
+        "pick", "pick_dates", "quantum", "rounding", "rule", "sips", "stamp", "stamp_from",
+        "units", "usable",
     )  # fmt: skip
 
-    def __init__(self, navs: NavSeries, as_of: date, options: ValuationOptions) -> None:
+    def __init__(
+        self, navs: NavSeries, as_of: date, options: ValuationOptions, rule: NavRule
+    ) -> None:
         self.dates = navs.dates
         self.navs = navs.navs
         self.as_of = as_of
-        self.usable = bisect_right(self.dates, as_of)  # NAVs dated after as_of are unknown yet
-        self.stamp_from = bisect_left(self.dates, STAMP_DUTY_START)  # F1
+        self.rule = rule
+        if rule is NavRule.PREVIOUS_DAY:
+            self.pick, self.pick_dates, self.lag = None, self.dates, _ONE_DAY
+        else:
+            (self.pick, self.pick_dates), self.lag = navs.weekday_navs(), _NO_DAYS
+        # A purchase needs its NAV published and its business day reached by as_of.
+        self.usable = bisect_right(self.pick_dates, as_of - self.lag)
+        self.stamp_from = bisect_left(self.dates, STAMP_DUTY_START - self.lag)  # F1
         self.quantum = unit_quantum(options.unit_places)
         self.rounding = options.unit_rounding
         self.max_roll = timedelta(days=options.max_roll_days)
@@ -205,6 +226,7 @@ class _SchemeBook:
     def add(self, sip_id: str, due_dates: list[date], amounts: list[Decimal]) -> None:
         """Allot one SIP's instalments, oldest first (the hot loop: locals, no objects)."""
         dates, navs, usable, stamp_from = self.dates, self.navs, self.usable, self.stamp_from
+        pick, pick_dates, lag = self.pick, self.pick_dates, self.lag
         quantum, rounding, max_roll = self.quantum, self.rounding, self.max_roll
         outflows, get_outflow = self.outflows, self.outflows.get
         c = self.cols
@@ -214,27 +236,40 @@ class _SchemeBook:
         c.amount.extend(amounts)
         index, duties, nets, unit_col, late = c.index, c.duty, c.net, c.units, c.late
         late_after = _LATE
+        # The day from which the NAV is searched: the due date, or for PREVIOUS_DAY the day
+        # before the business day it is processed on.
+        searched = due_dates if self.rule is NavRule.NEXT_BUSINESS_DAY else (
+            previous_day_targets(due_dates)
+        )
         invested = stamp = units = ZERO
         allotted = 0
         split_amount: Decimal | None = None
         split_dutiable = False
         duty = net = ZERO
-        i = 0
-        for row, (due, amount) in enumerate(zip(due_dates, amounts, strict=True), first_row):
-            i = bisect_left(dates, due, i)  # F3: the first NAV on or after the due date
-            delay = dates[i] - due if i < usable else None
-            if delay is None or delay > max_roll:
-                index.append(_PENDING if delay is None else _NAV_GAP)
+        p = 0
+        rows = enumerate(zip(due_dates, searched, amounts, strict=True), first_row)
+        for row, (due, start, amount) in rows:
+            p = bisect_left(pick_dates, start, p)  # F2/F3: the first NAV that may price it
+            if p >= usable:
+                index.append(_PENDING)
                 duties.append(None)
                 nets.append(None)
                 unit_col.append(None)
                 continue
-            if delay > late_after:  # kept as a row number: no Instalment object per lot
+            i = p if pick is None else pick[p]
+            nav_day = dates[i]
+            if nav_day - start > max_roll:
+                index.append(_NAV_GAP)
+                duties.append(None)
+                nets.append(None)
+                unit_col.append(None)
+                continue
+            if nav_day - due > late_after:  # kept as a row number: no Instalment object per lot
                 late.append(row)
             dutiable = i >= stamp_from
             if amount is not split_amount or dutiable is not split_dutiable:
                 split_amount, split_dutiable = amount, dutiable
-                duty, net = split_stamp_duty(amount, dates[i])
+                duty, net = split_stamp_duty(amount, nav_day + lag)  # F1: on the business day
             bought = (net / navs[i]).quantize(quantum, rounding)  # positional: 2x faster
             index.append(i)
             duties.append(duty)
@@ -257,14 +292,15 @@ def allot(
     navs: NavSeries,
     as_of: date,
     options: ValuationOptions = DEFAULT_OPTIONS,
+    rule: NavRule = NavRule.NEXT_BUSINESS_DAY,
 ) -> Instalment:
-    """Allot one scheduled instalment at the first NAV on or after its due date (F3).
+    """Allot one scheduled instalment at the NAV `rule` gives it (F2, F3).
 
-    PENDING when no such NAV is dated on or before `as_of`; NAV_GAP when it is more than
-    `options.max_roll_days` after the due date.
+    PENDING when that NAV (or the business day it is processed on) is after `as_of`; NAV_GAP
+    when that NAV is more than `options.max_roll_days` after the day it was searched from.
     """
     s = scheduled
-    book = _SchemeBook(navs, as_of, options)
+    book = _SchemeBook(navs, as_of, options, rule)
     book.add(s.sip_id, [s.due_date], [s.amount])
     return Lots(s.scheme_code, book.cols, navs, in_order=True)[0]
 
@@ -432,20 +468,25 @@ def summarise(
     scheme_names: Mapping[int, str],
     as_of: date,
     options: ValuationOptions = DEFAULT_OPTIONS,
+    nav_rules: Mapping[int, NavRule] | None = None,
 ) -> PortfolioSummary:
     """Value every SIP's instalments due up to `as_of`, grouped by scheme, with totals.
 
     Several SIPs on one scheme add up into one `SchemeSummary`. Deleted SIPs are ignored.
     NAVs dated after `as_of` are never used, so a past `as_of` reproduces that day's view.
+    `nav_rules` gives a scheme's NAV rule (liquid and overnight funds: PREVIOUS_DAY); a scheme
+    not in it is NEXT_BUSINESS_DAY (`mftrack.domain.pricing`).
     """
     books: dict[int, _SchemeBook] = {}
+    rules = nav_rules or {}
     for sip in sips:
         if sip.deleted:
             continue
         book = books.get(sip.scheme_code)
         if book is None:
             navs = navs_by_scheme.get(sip.scheme_code, _EMPTY)
-            book = _SchemeBook(navs, as_of, options)
+            rule = rules.get(sip.scheme_code, NavRule.NEXT_BUSINESS_DAY)
+            book = _SchemeBook(navs, as_of, options, rule)
             books[sip.scheme_code] = book
         book.add(sip.id, *instalment_schedule(sip, as_of))
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from mftrack.domain.navs import NavSeries
 from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
 from mftrack.domain.portfolio import PortfolioSummary, summarise
+from mftrack.domain.pricing import nav_rules
 
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
@@ -63,7 +64,8 @@ def portfolio_summary(
     names = {code: scheme.display_name for code, scheme in schemes.items()}
     for sip in sips:
         names.setdefault(sip.scheme_code, f"scheme {sip.scheme_code} (not in the scheme list)")
-    summary = summarise(sips, navs, names, as_of, options)
+    rules = nav_rules({code: scheme.info.category for code, scheme in schemes.items()})
+    summary = summarise(sips, navs, names, as_of, options, rules)
     return summary, navs
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
-from datetime import date
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from mftrack.domain.calendar import last_day_of_month
 from mftrack.domain.money import paisa
 from mftrack.domain.portfolio import InstalmentStatus
 from mftrack.render.formatting import rupees
-from tests.helpers import run_cli
+from tests.helpers import mfapi_file, run_cli
 from tests.test_charts_helpers import (
     AS_OF,
     AS_OF_DATE,
@@ -59,10 +60,33 @@ def test_every_chart_draws(homes: dict[str, Path], portfolio: str, args: tuple[s
         assert 20 <= len(frame) <= 26  # 20-25 chart rows (+ the value caption)
 
 
+def demo_elss_average_cost() -> Decimal:
+    """The demo's 120503 SIP (₹5,000 on the 5th from 5 Jan 2016) by hand from the mfapi file.
+
+    Each instalment: the first NAV dated Monday-Friday on or after the due date (F3), stamp
+    duty ₹0.25 from 1 Jul 2020 (F1: 5000 x 0.005 / 100.005), units to 3 places, down (F5).
+    """
+    rows = json.loads(mfapi_file(120503).read_text(encoding="utf-8"))["data"]
+    navs = sorted(
+        (datetime.strptime(r["date"], "%d-%m-%Y").date(), Decimal(r["nav"])) for r in rows
+    )
+    navs = [(d, nav) for d, nav in navs if nav > 0 and d.weekday() < 5]
+    invested = units = Decimal(0)
+    due = date(2016, 1, 5)
+    while due <= AS_OF_DATE:
+        nav_day, nav = next((d, nav) for d, nav in navs if d >= due)
+        if nav_day <= AS_OF_DATE:
+            net = Decimal("4999.75") if nav_day >= date(2020, 7, 1) else Decimal(5000)
+            units += (net / nav).quantize(Decimal("0.001"), ROUND_DOWN)
+            invested += 5000
+        due = date(due.year + due.month // 12, due.month % 12 + 1, 5)
+    return invested / units
+
+
 def test_nav_chart_marks_the_instalments_and_the_average_cost(homes: dict[str, Path]) -> None:
     result = cli(homes["demo"], "chart", "nav", "120503", "--as-of", AS_OF)
     assert "your instalments" in result.stdout
-    assert "your average cost ₹55.47" in result.stdout  # summary: average_cost 55.4741
+    assert f"your average cost ₹{demo_elss_average_cost():.2f}" in result.stdout
     assert result.stdout.count("x") > 20
     held_elsewhere = cli(homes["one"], "chart", "nav", "122639", "--as-of", AS_OF)
     assert held_elsewhere.exit_code == 0, held_elsewhere.stderr

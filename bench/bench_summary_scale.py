@@ -1,25 +1,38 @@
-"""Scale: `summary` over 1,000 SIPs x 15 years of daily NAVs, and how time grows with size.
+"""Scale: `summary --json` over 1,000-3,000 SIPs x 15 years of daily NAVs, against its floor.
 
-    python bench/bench_summary_scale.py [--sips 1000] [--schemes 50]
+    python bench/bench_summary_scale.py [--sips 1000 2000 3000] [--schemes 50] [--repeat 3]
 
-Goal (issue 2): under 2 s for 1,000 SIPs x 15 years, growing linearly with instalments.
-The NAV histories here are synthetic (a seeded random walk on business days): the real data
-set has no 15-year daily histories, and only the volume matters for this measurement. The
-floor is reading the same NAV rows with plain sqlite3 and converting them to Decimal.
+Goal (issue 10): 1,000 SIPs x 15 y `mftrack summary --json` as a whole process within 1.5x
+its pure-Python floor (`bench/floor_summary.py`: the same reads and the same Decimal
+allotment, written plainly, also a whole process) measured in the same run; time per
+instalment flat up to 3,000 SIPs; peak memory (max RSS) of each process reported.
+
+Measure on a regular, non-editable install, with bytecode caching on:
+
+    python3 -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip install -q .
+    env -u PYTHONDONTWRITEBYTECODE /tmp/bench-venv/bin/python bench/bench_summary_scale.py
+
+The processes run in a scratch folder, so `python -m mftrack` imports the installed package,
+not the checkout; the script says which one it got. The NAV histories are synthetic (a seeded
+random walk on weekdays): the real data set has no 15-year daily histories, and only the
+volume matters here. In-process figures (loading, valuation) are printed too, for profiling.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from _common import best_of, line, run_process
+from _common import REPO, best_of, line
 
 from mftrack.adapters.sqlite.store import LocalStore
 from mftrack.domain.portfolio import summarise
@@ -29,6 +42,7 @@ from mftrack.services.sips import add_sip
 
 START = date(2010, 12, 1)
 AS_OF = date(2025, 12, 10)
+FLOOR = Path(__file__).resolve().parent / "floor_summary.py"
 
 
 def business_days(first: date, last: date) -> list[date]:
@@ -58,50 +72,99 @@ def build(home: Path, sips: int, schemes: int) -> int:
     return len(days) * schemes
 
 
-def floor_read(db: Path) -> None:
-    conn = sqlite3.connect(db)
-    rows = conn.execute("select scheme_code, nav_date, nav from navs order by 1, 2").fetchall()
-    [(date.fromisoformat(d), Decimal(v)) for _, d, v in rows]
+def keep_first(source: Path, target: Path, sips: int) -> None:
+    """A copy of the database with only its first `sips` SIPs (the others removed outright)."""
+    shutil.copy(source, target)
+    conn = sqlite3.connect(target)
+    ids = [row[0] for row in conn.execute("select id from sips order by rowid")][sips:]
+    conn.executemany("delete from sips where id = ?", [(i,) for i in ids])
+    conn.commit()
     conn.close()
+
+
+# Forks the measured command from a small process and reports its wall time and max RSS:
+# a child forked from this (large) benchmark process would inherit its RSS high-water mark.
+_TIMER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status),
+      file=sys.stderr)
+"""
+
+
+def measured(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
+    """(wall seconds, peak RSS in KiB) of one process."""
+    proc = subprocess.run([sys.executable, "-c", _TIMER, *args], env=env, cwd=cwd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    *messages, last = proc.stderr.strip().splitlines()
+    elapsed, rss, code = last.split()
+    if code != "0":
+        raise SystemExit(f"{args} failed: {chr(10).join(messages)[-500:]}")
+    return float(elapsed), int(rss)
+
+
+def best(args: list[str], env: dict[str, str], cwd: Path, repeat: int) -> tuple[float, int]:
+    runs = [measured(args, env, cwd) for _ in range(repeat)]
+    return min(t for t, _ in runs), max(rss for _, rss in runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sips", type=int, default=1000)
+    parser.add_argument("--sips", type=int, nargs="+", default=[1000, 2000, 3000])
     parser.add_argument("--schemes", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        navs = build(home, args.sips, args.schemes)
-        store = LocalStore(home / "mftrack.db", backup_dir=home / "backups")
-        floor, _ = best_of(lambda: floor_read(home / "mftrack.db"), args.repeat)
-        print(f"{args.sips} SIPs on {args.schemes} schemes, {navs:,} daily NAVs "
-              f"{START} to {AS_OF}; best of {args.repeat}")
-        print(line("floor: read all NAV rows with sqlite3 + Decimal", floor))
-        all_sips = store.list_sips()
-        load, _ = best_of(lambda: load_navs(store, all_sips, AS_OF), args.repeat)
-        navs_by_scheme = load_navs(store, all_sips, AS_OF)
-        names = {code: f"Synthetic scheme {code}" for code in navs_by_scheme}
-        store.close()
-        print(line("load SIPs' NAV histories from the store", load, floor))
-        for fraction in (8, 4, 2, 1):
-            subset = all_sips[: args.sips // fraction]
-            elapsed, _ = best_of(
-                lambda subset=subset: summarise(subset, navs_by_scheme, names, AS_OF),
-                args.repeat,
-            )
+        root = Path(tmp)
+        scratch = root / "cwd"
+        scratch.mkdir()
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        probe = subprocess.run([sys.executable, "-c", "import mftrack; print(mftrack.__file__)"],
+                               env=env, cwd=scratch, capture_output=True, text=True, check=True)
+        installed = probe.stdout.strip()
+        print(f"python {sys.version.split()[0]} at {sys.executable}; mftrack from {installed}")
+        if installed.startswith(str(REPO)):
+            print("WARNING: this is the checkout (an editable install), not a regular install")
+        if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            print("WARNING: PYTHONDONTWRITEBYTECODE is set: every run compiles from source")
+        full = root / "full"
+        full.mkdir()
+        navs = build(full, max(args.sips), args.schemes)
+        print(f"{args.schemes} schemes, {navs:,} daily NAVs {START} to {AS_OF}; "
+              f"best of {args.repeat}; peak RSS is the largest of the runs")
+        for sips in sorted(args.sips):
+            home = root / f"h{sips}"
+            home.mkdir()
+            keep_first(full / "mftrack.db", home / "mftrack.db", sips)
+            store = LocalStore(home / "mftrack.db", backup_dir=home / "backups")
+            subset = store.list_sips()
+            load, _ = best_of(lambda store=store, subset=subset: load_navs(store, subset, AS_OF),
+                              args.repeat)
+            navs_by_scheme = load_navs(store, subset, AS_OF)
+            store.close()
+            names = {code: f"Synthetic scheme {code}" for code in navs_by_scheme}
+            value, _ = best_of(lambda subset=subset, navs_by_scheme=navs_by_scheme, names=names:
+                               summarise(subset, navs_by_scheme, names, AS_OF), args.repeat)
             instalments = summarise(subset, navs_by_scheme, names, AS_OF).total.instalments
-            print(line(f"valuation: {len(subset):>5} SIPs, {instalments:>7,} instalments",
-                       elapsed, floor)
-                  + f"  {elapsed / instalments * 1e6:6.2f} us/instalment")
-        env = {"MFTRACK_HOME": str(home), "MFTRACK_TODAY": AS_OF.isoformat()}
-        cli, _ = best_of(
-            lambda: run_process([sys.executable, "-m", "mftrack", "summary", "--json"], env),
-            args.repeat,
-        )
-        print(line(f"mftrack summary --json, {args.sips} SIPs (whole process)", cli, floor,
-                   "goal < 2 s"))
+            run_env = {**env, "MFTRACK_HOME": str(home), "MFTRACK_TODAY": AS_OF.isoformat()}
+            floor, floor_rss = best([sys.executable, str(FLOOR), str(home / "mftrack.db"),
+                                     AS_OF.isoformat()], run_env, scratch, args.repeat)
+            cli, cli_rss = best([sys.executable, "-m", "mftrack", "summary", "--json"],
+                                run_env, scratch, args.repeat)
+            print(f"-- {sips:,} SIPs, {instalments:,} instalments")
+            print(line("  in-process: load NAV histories", load))
+            print(line("  in-process: valuation", value)
+                  + f"  {value / instalments * 1e6:5.2f} us/instalment")
+            print(line("  floor process (bench/floor_summary.py)", floor)
+                  + f"  peak {floor_rss / 1024:6.1f} MiB")
+            print(line("  mftrack summary --json (whole process)", cli, floor,
+                       "goal <= 1.5x" if sips == 1000 else "")
+                  + f"  peak {cli_rss / 1024:6.1f} MiB"
+                  + f"  {cli / instalments * 1e6:5.2f} us/instalment")
 
 
 if __name__ == "__main__":

@@ -289,3 +289,14 @@ def test_add_sip_warns_about_a_scheme_that_takes_no_purchases(
 def test_an_open_ended_scheme_with_current_navs_gets_no_warning(odd_schemes: None) -> None:
     result = run_cli("add-sip", "120503", "-a", "1000", "-s", "2021-01-01")
     assert result.exit_code == 0 and "Warning" not in result.stderr
+
+
+def test_an_amount_from_before_the_start_replaces_the_sips_own_amount(axis_elss: None) -> None:
+    sip_id = add("120503", "--amount", "5000", "--start", "2021-04-05")[:8]
+    result = run_cli("edit-sip", sip_id, "-a", "6000", "--from", "2020-01-01")
+    assert result.exit_code == 0, result.stderr
+    assert "  amount ₹5,000 → ₹6,000 from 2021-04-05\n" in result.stderr
+    sip = the_sip()
+    assert (sip["amount"], sip["amount_changes"]) == ("6000.00", [])
+    both = run_cli("edit-sip", sip_id, "-a", "7000", "--remove-change", "2021-04-05")
+    refused(both, "contradict")

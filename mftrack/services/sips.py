@@ -190,7 +190,10 @@ def edit_sip(
         updated = replace(updated, pauses=_without_pause(sip, remove_pause))
     if remove_change is not None:
         if amount is not None:
-            raise InvalidInputError("--amount and --remove-change contradict each other")
+            raise InvalidInputError(
+                "--amount and --remove-change contradict each other",
+                hint="a new --amount with the same --from replaces that change by itself",
+            )
         updated = replace(updated, amount_changes=_without_change(sip, remove_change))
     if updated == sip:
         raise InvalidInputError("nothing to change", hint="see `mftrack edit-sip --help`")

@@ -83,3 +83,35 @@ def run_in_pty(*args: str, env: dict[str, str] | None = None, columns: int = 80)
         os.close(main)
     out = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
     return CliResult(proc.returncode, out, err.decode("utf-8", "replace"))
+
+
+def run_at_terminal(args: list[str], answer: str) -> tuple[int, str]:
+    """Run `python -m mftrack` with stdin, stdout and stderr on one pseudo-terminal, as a
+    person would; type `answer` once a `[y/N]` prompt shows. Returns the exit code and the
+    screen."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mftrack", *args], stdin=slave,
+                            stdout=slave, stderr=slave, cwd=REPO, env=dict(os.environ))
+    os.close(slave)
+    seen = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            proc.kill()
+            raise AssertionError(f"no output from mftrack for 60 s; so far: {seen!r}")
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+    os.close(master)
+    return proc.wait(timeout=60), seen.decode()

@@ -4,9 +4,6 @@ not been synced. The terminal cases run the real `python -m mftrack` on a pseudo
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import NAVALL, REPO, run_cli
+from tests.helpers import NAVALL, run_at_terminal, run_cli
 from tests.test_sync_cli import Homes, homes  # noqa: F401 (the fixture)
 from tests.test_sync_support import server_rows
 
@@ -40,35 +37,8 @@ def outbox() -> list[tuple[str, int]]:
         return conn.execute("select row_id, deleted from outbox order by mid").fetchall()
 
 
-def on_a_terminal(args: list[str], answer: str) -> tuple[int, str]:
-    """Run mftrack with stdin, stdout and stderr on a pty; answer the prompt once it shows."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "mftrack", *args], stdin=slave,
-                            stdout=slave, stderr=slave, cwd=REPO, env=dict(os.environ))
-    os.close(slave)
-    seen = b""
-    answered = False
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            proc.kill()
-            pytest.fail(f"no output from mftrack for 60 s; so far: {seen!r}")
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-        if not answered and b"[y/N]" in seen:
-            os.write(master, answer.encode() + b"\n")
-            answered = True
-    os.close(master)
-    return proc.wait(timeout=60), seen.decode()
-
-
 def test_rm_sip_asks_on_a_terminal_and_no_keeps_the_sip(sip_id: str) -> None:
-    code, screen = on_a_terminal(["rm-sip", sip_id[:8]], "n")
+    code, screen = run_at_terminal(["rm-sip", sip_id[:8]], "n")
     assert code == 0
     assert f"Remove SIP {sip_id[:8]}: Axis ELSS Tax Saver Fund" in screen
     assert "₹5,000 a month from 2021-04-05? [y/N]" in screen
@@ -76,8 +46,8 @@ def test_rm_sip_asks_on_a_terminal_and_no_keeps_the_sip(sip_id: str) -> None:
     assert live_ids() == [sip_id]
 
 
-def test_rm_sip_removes_after_yes_on_a_terminal(sip_id: str) -> None:
-    code, screen = on_a_terminal(["rm-sip", sip_id[:8]], "y")
+def test_rm_sip_removes_after_yes_run_at_terminal(sip_id: str) -> None:
+    code, screen = run_at_terminal(["rm-sip", sip_id[:8]], "y")
     assert code == 0, screen
     assert f"Removed SIP {sip_id[:8]}" in screen and "restore-sip" in screen
     assert live_ids() == []

@@ -10,8 +10,7 @@ from datetime import date
 
 import pytest
 
-from tests.helpers import NAVALL, mfapi_file, run_cli, run_subprocess
-from tests.test_cli_sip_remove import on_a_terminal
+from tests.helpers import NAVALL, mfapi_file, run_at_terminal, run_cli, run_subprocess
 
 TODAY = date(2025, 12, 11)
 # NAVAll of 2023-08-11 is the only NAV file: every scheme's latest NAV is from that day.
@@ -114,7 +113,7 @@ def _log_lines() -> list[str]:
 
 def test_a_mistyped_sip_id_at_a_terminal_is_not_logged() -> None:
     assert run_cli("nav", "import", str(OLD_NAVALL)).exit_code == 0
-    code, screen = on_a_terminal(["edit-sip", "zzzz", "-a", "5"], "")
+    code, screen = run_at_terminal(["edit-sip", "zzzz", "-a", "5"], "")
     assert code == 3 and "no SIP with id 'zzzz'" in screen
     assert not [line for line in _log_lines() if "WARNING" in line]
 

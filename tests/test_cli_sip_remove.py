@@ -7,7 +7,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -111,10 +110,8 @@ def test_a_restore_before_sync_never_reaches_the_server(homes: Homes) -> None:  
     assert [s["deleted"] for s in homes.sips("laptop")] == [False]
 
 
-def test_restore_waits_for_no_running_sync(sip_id: str, tmp_path: Path) -> None:
+def test_restore_waits_for_no_running_sync(sip_id: str) -> None:
     """A sync holding its lock may be pushing this very removal: restore refuses (busy)."""
-    from filelock import FileLock
-
     from mftrack.config import resolve_paths
 
     assert run_cli("rm-sip", sip_id[:8], "--yes").exit_code == 0
@@ -132,5 +129,4 @@ def test_restore_waits_for_no_running_sync(sip_id: str, tmp_path: Path) -> None:
         assert live_ids() == []
     finally:
         holder.communicate("", timeout=60)
-    assert not FileLock(str(lock_path)).is_locked
-    assert run_cli("restore-sip", sip_id[:8]).exit_code == 0
+    assert run_cli("restore-sip", sip_id[:8]).exit_code == 0  # the sync lock is free again

@@ -120,7 +120,7 @@ def test_a_mistyped_sip_id_at_a_terminal_is_not_logged() -> None:
 
 def test_the_same_failure_in_a_script_is_logged_for_cron() -> None:
     assert run_cli("nav", "import", str(OLD_NAVALL)).exit_code == 0
-    result = run_subprocess("edit-sip", "zzzz", "-a", "5",
+    result = run_subprocess("edit-sip", "zzzz", "-a", "5", input="",  # stdin: a pipe
                             env={"MFTRACK_HOME": os.environ["MFTRACK_HOME"]})
     assert result.exit_code == 3
     assert [line for line in _log_lines() if "WARNING" in line and "no SIP with id" in line]

@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgrest-version", type=int, default=13, choices=[12, 13])
     parser.add_argument("--max-rows", type=int, default=1000,
                         help="PostgREST db-max-rows (0 = unlimited)")
+    parser.add_argument("--signing", default="HS256", choices=["HS256", "ES256"],
+                        help="sign access tokens with the legacy secret (HS256) or an ES256 "
+                             "key published at /auth/v1/.well-known/jwks.json")
     parser.add_argument("--ready-file", type=Path,
                         help="once serving, write url/keys/secret/database as JSON here")
     args = parser.parse_args(argv)
@@ -69,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         admin = db.conninfo_with(args.database_url, dbname="postgres")
         standin = StandIn.temporary(admin, jwt_secret=args.jwt_secret,
                                     anon_key=args.anon_key, service_key=args.service_key,
-                                    host=args.host, port=args.port)
+                                    host=args.host, port=args.port, signing_alg=args.signing)
     else:
         ensure_database(args.database_url)
         standin = StandIn(args.database_url, jwt_secret=args.jwt_secret,
                           anon_key=args.anon_key, service_key=args.service_key,
-                          host=args.host, port=args.port)
+                          host=args.host, port=args.port, signing_alg=args.signing)
     standin.gotrue.settings.autoconfirm = not args.no_autoconfirm
     standin.gotrue.settings.reuse_interval = args.reuse_interval
     standin.gotrue.settings.jwt_exp = args.jwt_exp
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             tmp.write_text(json.dumps({
                 "url": standin.url, "anon_key": standin.anon_key,
                 "service_key": standin.service_key, "jwt_secret": standin.jwt_secret,
+                "publishable_key": standin.publishable_key, "secret_key": standin.secret_key,
                 "database_url": standin.database_url, "pid": os.getpid(),
             }), encoding="utf-8")
             tmp.replace(args.ready_file)
@@ -98,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         print(f"  anon key:     {standin.anon_key}", flush=True)
         print(f"  service key:  {standin.service_key}", flush=True)
+        print(f"  publishable:  {standin.publishable_key}", flush=True)
+        print(f"  secret key:   {standin.secret_key}", flush=True)
+        print(f"  signing:      {standin.signing_alg}", flush=True)
         print(f"  JWT secret:   {standin.jwt_secret}", flush=True)
         print("  OTP codes are printed here (no email is sent).", flush=True)
         print(flush=True)

@@ -47,6 +47,12 @@ KEY_IAT = 1_700_000_000
 KEY_EXP = 2_000_000_000
 
 
+def _derived(label: str, secret: str, length: int) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{label}:{secret}".encode()).hexdigest()[:length]
+
+
 class StandIn:
     """A faithful, in-process stand-in for a Supabase project (gateway + GoTrue + PostgREST)
     on a real PostgreSQL database.
@@ -87,8 +93,11 @@ class StandIn:
                                                           iat=KEY_IAT, exp=KEY_EXP)
         # New API keys (opaque, not JWTs): sb_publishable_ (role anon), sb_secret_ (role
         # service_role). https://supabase.com/docs/guides/api/api-keys
-        self.publishable_key = publishable_key or "sb_publishable_" + jwtutil.random_secret(22)
-        self.secret_key = secret_key or "sb_secret_" + jwtutil.random_secret(32)
+        # Derived from the JWT secret, so a given secret always yields the same keys (as the
+        # legacy JWT keys below); a wrong key is any other string.
+        self.publishable_key = publishable_key or "sb_publishable_" + _derived(
+            "publishable", self.jwt_secret, 22)
+        self.secret_key = secret_key or "sb_secret_" + _derived("secret", self.jwt_secret, 32)
         self.legacy_api_keys = True
         self.signing_alg = self._initial_signing = signing_alg
         self.keyring = signing.KeyRing.start(self.jwt_secret, signing_alg)

@@ -6,7 +6,6 @@ and the database is dropped afterwards. No timing is asserted."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 import uuid
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.standin import db as standin_db
+from tests.standin.fixtures import pg_admin_url  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 
@@ -32,19 +32,9 @@ def load_bench():
     return module
 
 
-def admin_url() -> str:
-    url = os.environ.get("MFTRACK_TEST_PG_URL", standin_db.DEFAULT_ADMIN_URL)
-    problem = standin_db.check_server(url)
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {url}: {problem}")
-        pytest.skip(f"PostgreSQL is not reachable at {url}: {problem}")
-    return url
-
-
-def test_generator_and_measurements_at_10k_users() -> None:
+def test_generator_and_measurements_at_10k_users(pg_admin_url: str) -> None:  # noqa: F811
     bench = load_bench()
-    admin = admin_url()
+    admin = pg_admin_url
     codes = bench.scheme_codes()
     # The mix, counted here from the rule in the docstring, not from the module's formula.
     buckets = [(i * 2654435761) % 1000 for i in range(1, USERS + 1)]

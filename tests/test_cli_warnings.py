@@ -60,6 +60,13 @@ def test_verbose_gives_each_schemes_own_lines(four_stale_sips: None) -> None:
     assert "4 schemes" not in result.stderr
 
 
+@pytest.mark.parametrize("args", [("summary", "--verbose"), ("chart", "value", "-v")])
+def test_verbose_after_the_command_works_too(four_stale_sips: None, args: tuple[str, ...]) -> None:
+    lines = warnings_in(run_cli(*args).stderr)
+    assert len(lines) == 2 * len(SCHEMES)
+    assert all(line.startswith(tuple(f"Warning: {code} " for code in SCHEMES)) for line in lines)
+
+
 def test_json_keeps_every_schemes_warning(four_stale_sips: None) -> None:
     result = run_cli("summary", "--json")
     assert len(json.loads(result.stdout)["warnings"]) == 2 * len(SCHEMES)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from mftrack.cli.params import parse_as_of, parse_date
+from mftrack.cli.params import VERBOSE_HELP, parse_as_of, parse_date
 from mftrack.cli.runtime import Runtime
 from mftrack.errors import InvalidInputError
 
@@ -85,6 +85,7 @@ def value(
     ),
     since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """Portfolio value against the amount invested, month by month.
 
@@ -94,6 +95,7 @@ def value(
     from mftrack.services.pictures import EMPTY_HINT, TOTAL, value_history
 
     runtime: Runtime = ctx.obj
+    runtime.verbose = runtime.verbose or verbose
     start, day = _dates(runtime, since, as_of)
     code, name = _scheme(runtime, scheme) if scheme else (TOTAL, "Portfolio")
     view = _view(runtime, day)
@@ -120,12 +122,14 @@ def nav(
         None, "--since", help=SINCE_HELP + " Default: your first instalment, else all history."
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="Last date shown. Default: today."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """A scheme's NAV history, with your instalments marked x at their allotment NAV."""
     from mftrack.render.charts import nav_chart
     from mftrack.services.pictures import nav_picture
 
     runtime: Runtime = ctx.obj
+    runtime.verbose = runtime.verbose or verbose
     start, day = _dates(runtime, since, as_of)
     code, name = _scheme(runtime, scheme)
     view = _view(runtime, day, {code})
@@ -151,6 +155,7 @@ def ohlc(
         None, "--since", help=SINCE_HELP + " Default: as many recent periods as fit the width."
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="Last date shown. Default: today."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """Monthly (or weekly) open, high, low and close of a scheme's daily NAVs.
 
@@ -160,6 +165,7 @@ def ohlc(
     from mftrack.services.pictures import candles
 
     runtime: Runtime = ctx.obj
+    runtime.verbose = runtime.verbose or verbose
     start, day = _dates(runtime, since, as_of)
     code, name = _scheme(runtime, scheme)
     width, height = _size(runtime)
@@ -181,6 +187,7 @@ def allocation(
     ctx: typer.Context,
     by: ByChoice = typer.Option("all", "--by", help="scheme, category, fund-house, or all three."),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """Current value by scheme, by AMFI category and by fund house, as bar charts."""
     from mftrack.render.charts import allocation_chart, category_label, short_scheme_names
@@ -188,6 +195,7 @@ def allocation(
     from mftrack.services.pictures import EMPTY_HINT, allocation_view
 
     runtime: Runtime = ctx.obj
+    runtime.verbose = runtime.verbose or verbose
     _, day = _dates(runtime, None, as_of)
     view = _view(runtime, day)
     if view.is_empty:

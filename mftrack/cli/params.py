@@ -76,3 +76,6 @@ class HistorySource(StrEnum):
     AUTO = "auto"  # AMFI's history report, then mfapi.in
     AMFI = "amfi"
     MFAPI = "mfapi"
+
+
+VERBOSE_HELP = "Warnings one per scheme instead of one per kind (as `mftrack --verbose`)."

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from mftrack.cli.params import parse_as_of
+from mftrack.cli.params import VERBOSE_HELP, parse_as_of
 from mftrack.cli.runtime import Runtime
 from mftrack.errors import InvalidInputError, NotFoundError
 
@@ -45,6 +45,7 @@ def report(
     allocation: AllocationChoice = typer.Option(
         "category", "--allocation", help="Allocation chart by category, scheme or fund-house."
     ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """A one-page report: totals and XIRR, value vs invested, allocation, XIRR and a table.
 
@@ -77,6 +78,7 @@ def report(
             "a file name",
         )
     runtime: Runtime = ctx.obj
+    runtime.verbose = runtime.verbose or verbose
     settings = runtime.settings
     day = parse_as_of(as_of, today=runtime.today())
     view = load_portfolio(

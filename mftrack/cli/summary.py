@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from mftrack.cli.params import one_format, parse_as_of
+from mftrack.cli.params import VERBOSE_HELP, one_format, parse_as_of
 from mftrack.cli.runtime import Runtime
 
 # Commands of this module join the top level (`mftrack COMMAND`), see cli/__init__.py.
@@ -33,6 +33,7 @@ def summary(
         False, "--total", help="With --csv: end with a TOTAL row (a spreadsheet's sum of a "
         "column would then count everything twice)."
     ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """Your SIPs by scheme: instalments, invested, units, NAV, value, gain and XIRR.
 
@@ -53,6 +54,7 @@ def summary(
         raise InvalidInputError("--total only applies to --csv",
                                 hint="the table and --json always include the total")
     runtime: Runtime = ctx.obj
+    runtime.verbose = runtime.verbose or verbose
     settings = runtime.settings
     day = parse_as_of(as_of, today=runtime.today())
     result, _ = portfolio_summary(

@@ -191,3 +191,35 @@ def test_a_portfolio_younger_than_a_year_shows_its_plain_return(
     labels = [t.get_text() for t in build_report(data).axes[0].texts]
     assert "XIRR" not in labels
     assert labels[labels.index("Return") + 1] == percent(total["absolute_return"])
+
+
+def test_a_stale_report_says_when_its_navs_are_from_and_stops_there(
+    homes: dict[str, Path],
+) -> None:
+    """Issue 10 item 6: valued a year after the last NAV, the page names the NAVs' date, the
+    value line ends on it, the table uses one font size and the footer has no backticks."""
+    from datetime import date
+
+    from mftrack.render.report_png import build_report
+    from mftrack.services.pictures import load_portfolio, report_data
+
+    late = date(2026, 12, 5)  # the bundled histories end in December 2025
+    store = open_store(homes["demo"])
+    try:
+        view = load_portfolio(store=store, as_of=late)
+        navs = [date.fromisoformat(s["nav_date"]) for s in view.data["schemes"]]
+        freshest = max(navs)
+        figure = build_report(report_data(store=store, view=view))
+    finally:
+        store.close()
+    texts = [t for ax in figure.axes for t in ax.texts]
+    words = [t.get_text() for t in texts]
+    assert any(f"NAVs as of {freshest.day} {freshest:%b %Y}" in w for w in words)
+    assert f"at NAVs of {freshest.day} {freshest:%b %Y}" in words
+    assert not [w for w in words if "`" in w]
+    value_axes = next(ax for ax in figure.axes
+                      if ax.get_title(loc="left").startswith("Value against"))
+    last_day = max(max(line.get_xdata()) for line in value_axes.get_lines())
+    assert last_day <= freshest
+    table = next(ax for ax in figure.axes if ax.get_title(loc="left") == "Scheme by scheme")
+    assert len({t.get_fontsize() for t in table.texts}) == 1

@@ -10,7 +10,7 @@ sign (U+20B9), so ₹ is drawn as itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -137,6 +137,19 @@ def _long_date(day: date) -> str:
 # --- header and footer -----------------------------------------------------------------------
 
 
+def _short_date(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"  # 11 Dec 2025
+
+
+def _valued_on(view: dict[str, Any]) -> tuple[date, bool]:
+    """The date the value is true on, and whether NAVs are stale. A value can be no newer than
+    its NAVs: with old NAVs that is the freshest NAV date any scheme has (the total's rule)."""
+    as_of = date.fromisoformat(view["as_of"])
+    nav_dates = [date.fromisoformat(s["nav_date"]) for s in view["schemes"] if s["nav_date"]]
+    stale = any(s["stale"] for s in view["schemes"])
+    return (max(nav_dates, default=as_of) if stale else as_of), stale
+
+
 def _header(ax: Axes, data: ReportData) -> None:
     ax.set_axis_off()
     view = data.view.data
@@ -148,7 +161,10 @@ def _header(ax: Axes, data: ReportData) -> None:
     schemes = len(view["schemes"])
     first = total["first_allotment"]
     since = f" since {date.fromisoformat(first):%B %Y}" if first else ""
-    ax.text(0, 0.68, f"As of {_long_date(as_of)}  ·  {schemes} scheme{'s' * (schemes != 1)}  ·  "
+    valued_on, stale = _valued_on(view)
+    when = (f"As of {_short_date(as_of)}  ·  NAVs as of {_short_date(valued_on)}" if stale
+            else f"As of {_long_date(as_of)}")
+    ax.text(0, 0.68, f"{when}  ·  {schemes} scheme{'s' * (schemes != 1)}  ·  "
             f"{total['instalments']} SIP instalments{since}", fontsize=10.5, color=MUTED,
             va="top", transform=ax.transAxes)
     gain = Decimal(total["gain"])
@@ -156,7 +172,8 @@ def _header(ax: Axes, data: ReportData) -> None:
     sign = "+" if gain >= 0 else ""
     cards = [
         ("Invested", _money(total["invested"]), INK, "stamp duty included"),
-        ("Value", _money(total["value"]), VALUE, f"on {as_of:%d %b %Y}"),
+        ("Value", _money(total["value"]), VALUE,
+         f"at NAVs of {_short_date(valued_on)}" if stale else f"on {as_of:%d %b %Y}"),
         ("Gain", _money(total["gain"]), GAIN if gain >= 0 else LOSS,
          f"{sign}{percent(total['absolute_return'], places=1)} on the amount invested"),
         ("XIRR", percent(xirr), INK, "a year, over every instalment")
@@ -177,7 +194,7 @@ def _footer(ax: Axes, data: ReportData) -> None:
         "XIRR: the yearly return, allowing for when each instalment was paid. Under a year "
         "of holding, the plain return (†), as SEBI asks.",
         "Invested includes the 0.005% stamp duty. NAVs as published by AMFI.",
-        f"Made with mftrack; the same figures as `mftrack summary --as-of {as_of}`.",
+        f"Made with mftrack; the same figures as: mftrack summary --as-of {as_of}",
     ]
     ax.text(0, 1.0, "\n".join(notes), fontsize=7.5, color=MUTED, va="top", linespacing=1.7,
             transform=ax.transAxes)
@@ -207,6 +224,12 @@ def _value_chart(ax: Axes, data: ReportData) -> None:
     if not points:
         ax.text(0.5, 0.5, "No instalment allotted yet", ha="center", transform=ax.transAxes)
         return
+    valued_on, stale = _valued_on(data.view.data)
+    if stale:  # the line stops at the NAVs' date: after it nothing is known, nothing drawn
+        after = [p for p in points if p.on > valued_on]
+        points = [p for p in points if p.on <= valued_on]
+        if after:  # unchanged since the last NAV (later instalments are pending)
+            points.append(replace(after[0], on=valued_on))
     days = [p.on for p in points]
     value = [float(p.value) for p in points]
     invested = [float(p.invested) for p in points]
@@ -395,14 +418,12 @@ def _place_columns(ax: Axes, grid: list[list[Any]]) -> None:
 
 
 def _fit_name(name: Any, room: float, width: Any) -> None:
+    """A long name wraps onto a second line at the row's own font size (one size for the
+    whole table: a shrunken name reads as a footnote), then ends in an ellipsis."""
     text = name.get_text()
     if width(name) <= room:
         return
-    name.set_fontsize(min(7.5, name.get_fontsize()))
-    if width(name) <= room:  # one slightly smaller line is enough
-        return
     words = text.split()
-    name.set_fontsize(7.0)
     name.set_linespacing(1.0)
     for cut in range(len(words) - 1, 0, -1):
         name.set_text(" ".join(words[:cut]))

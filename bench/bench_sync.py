@@ -63,7 +63,7 @@ def login(url: str, anon: str, email: str) -> dict[str, Any]:
 
 def new_device(url: str, anon: str, root: Path, session: dict[str, Any]) -> Any:
     from mftrack.adapters.sqlite.store import LocalStore
-    from tests.test_sync_support import (
+    from tests.sync_support import (
         Device,
         _template,
         device_settings,
@@ -83,7 +83,7 @@ def new_device(url: str, anon: str, root: Path, session: dict[str, Any]) -> Any:
 
 def add_sips(device: Any, count: int, rng: random.Random) -> None:
     from mftrack.services import sips
-    from tests.test_sync_support import SCHEMES
+    from tests.sync_support import SCHEMES
 
     for i in range(count):
         sips.add_sip(store=device.store, scheme_code=rng.choice(SCHEMES),
@@ -222,7 +222,7 @@ def load_worker(job: Job) -> dict[str, Any]:
     sys.path.insert(0, str(REPO))
     from mftrack.errors import MftrackError
     from mftrack.services import sips
-    from tests.test_sync_support import TODAY, server_rows
+    from tests.sync_support import TODAY, server_rows
 
     class Db:  # server_rows() wants an object with .sql()
         def __init__(self, url: str) -> None:

@@ -169,3 +169,22 @@ def test_write_commands_do_not_import_sqlalchemy_outside_migrations(tmp_path: Pa
         loaded = _cli_modules(home, *args)
         assert "mftrack.adapters.sqlite.store" in loaded, args
         assert not [m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")], args
+
+
+def test_every_test_module_has_tests_and_helpers_are_not_named_test() -> None:
+    """Issue 15 item 6: pytest collects `test_*.py`; a helper named so is collected for
+    nothing and hides what it is."""
+    for path in (REPO / "tests").rglob("test_*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tests = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                 and n.name.startswith("test_")]
+        assert tests, f"{path.relative_to(REPO)} has no tests: name it *_support.py"
+
+
+def test_every_declared_marker_is_used() -> None:
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    markers = [m.split(":")[0] for m in config["tool"]["pytest"]["ini_options"]["markers"]]
+    sources = "".join(p.read_text(encoding="utf-8") for p in (REPO / "tests").rglob("*.py"))
+    assert [m for m in markers if f"mark.{m}" not in sources] == []

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
-from tests.standin import StandIn
-from tests.standin.fixtures import standin, standin_server, unique_email  # noqa: F401
-from tests.test_auth_support import (
+from tests.auth_support import (
     PASSWORD,
     World,
     closed_port_url,
     make_world,
     run_on_terminal,
 )
+from tests.helpers import run_cli
+from tests.standin import StandIn
+from tests.standin.fixtures import standin, standin_server, unique_email  # noqa: F401
 
 
 @pytest.fixture

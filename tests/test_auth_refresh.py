@@ -15,10 +15,10 @@ from mftrack.adapters.supabase.session import SessionManager
 from mftrack.adapters.supabase.tokens import StoredSession
 from mftrack.config import load_settings, resolve_paths
 from mftrack.errors import CredentialsError, LoginRequiredError
+from tests.auth_support import World, closed_port_url, make_world
 from tests.helpers import REPO
 from tests.standin import StandIn
 from tests.standin.fixtures import standin, standin_server  # noqa: F401
-from tests.test_auth_support import World, closed_port_url, make_world
 
 pytestmark = pytest.mark.postgres
 

@@ -19,10 +19,7 @@ from mftrack.adapters.supabase.tokens import (
     session_file,
 )
 from mftrack.config import resolve_paths
-from tests.keyring_memory import FileKeyring, MemoryKeyring
-from tests.standin import StandIn
-from tests.standin.fixtures import standin, standin_server, unique_email  # noqa: F401
-from tests.test_auth_support import (
+from tests.auth_support import (
     FAIL_KEYRING,
     MEMORY_KEYRING,
     PASSWORD,
@@ -31,6 +28,9 @@ from tests.test_auth_support import (
     files_under,
     make_world,
 )
+from tests.keyring_memory import FileKeyring, MemoryKeyring
+from tests.standin import StandIn
+from tests.standin.fixtures import standin, standin_server, unique_email  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 

@@ -15,8 +15,7 @@ from mftrack.domain.calendar import last_day_of_month
 from mftrack.domain.money import paisa
 from mftrack.domain.portfolio import InstalmentStatus
 from mftrack.render.formatting import rupees
-from tests.helpers import mfapi_file, run_cli
-from tests.test_charts_helpers import (
+from tests.charts_support import (
     AS_OF,
     AS_OF_DATE,
     build_demo,
@@ -26,6 +25,7 @@ from tests.test_charts_helpers import (
     open_store,
     summary_json,
 )
+from tests.helpers import mfapi_file, run_cli
 
 CHARTS = [
     ("value",),

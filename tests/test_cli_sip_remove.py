@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from tests.helpers import NAVALL, run_at_terminal, run_cli
+from tests.sync_support import server_rows
 from tests.test_sync_cli import Homes, homes  # noqa: F401 (the fixture)
-from tests.test_sync_support import server_rows
 
 NAVALL_FILE = NAVALL / "NAVAll_2025-12-11.txt"
 

@@ -18,7 +18,7 @@ from mftrack.errors import ConfigError
 from mftrack.services.sync import _sync_lock
 from tests.daemon_support import FakeClock, RecordingState, stop_after
 from tests.standin import StandIn
-from tests.test_sync_support import PUSH, Device, make_device, new_user, server_rows
+from tests.sync_support import PUSH, Device, make_device, new_user, server_rows
 
 pytestmark = pytest.mark.postgres
 
@@ -93,7 +93,7 @@ def test_a_configuration_problem_is_a_visible_failure(device: Device, standin: S
     device.add()
     job_for(device).run(START)
     _, other = new_user(standin)  # the session now belongs to another account
-    from tests.test_sync_support import save_session
+    from tests.sync_support import save_session
 
     save_session(device.paths, standin.url, standin.issue_session(other))
     with pytest.raises(ConfigError):  # the runner turns it into an error result with backoff

@@ -46,7 +46,7 @@ from tests.daemon_support import FakeClock, RecordingState, stop_after
 from tests.helpers import NAVALL, mfapi_file
 from tests.loopback import LoopbackServer, Reply, SeenRequest
 from tests.standin import StandIn
-from tests.test_sync_support import new_user, save_session, server_rows
+from tests.sync_support import new_user, save_session, server_rows
 
 pytestmark = pytest.mark.postgres
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.auth_support import World, make_world
 from tests.helpers import NAVALL
 from tests.standin import StandIn
 from tests.standin.fixtures import standin, standin_server  # noqa: F401
-from tests.test_auth_support import World, make_world
 
 pytestmark = pytest.mark.postgres
 

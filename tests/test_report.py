@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from mftrack.render.formatting import percent, rupees
-from tests.helpers import run_cli, run_in_pty
-from tests.test_charts_helpers import (
+from tests.charts_support import (
     AS_OF,
     AS_OF_DATE,
     build_demo,
@@ -20,6 +19,7 @@ from tests.test_charts_helpers import (
     open_store,
     summary_json,
 )
+from tests.helpers import run_cli, run_in_pty
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

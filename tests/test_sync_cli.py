@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import NAVALL, REPO, CliResult, run_cli
 from tests.standin import StandIn
-from tests.test_sync_support import PASSWORD, PULL, PUSH, new_user, server_rows
+from tests.sync_support import PASSWORD, PULL, PUSH, new_user, server_rows
 
 pytestmark = pytest.mark.postgres
 

@@ -15,9 +15,9 @@ from mftrack.adapters.sqlite.sync_store import SyncStore
 from mftrack.errors import ConfigError, LoginRequiredError, NetworkError
 from mftrack.services import sips
 from mftrack.services.sync import SyncBusy, SyncProgress, sync_status
+from tests.auth_support import closed_port_url
 from tests.standin import StandIn
-from tests.test_auth_support import closed_port_url
-from tests.test_sync_support import (
+from tests.sync_support import (
     FETCH,
     PULL,
     PUSH,

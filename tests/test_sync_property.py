@@ -30,7 +30,7 @@ from mftrack.errors import InvalidInputError, NetworkError
 from mftrack.services import sips
 from mftrack.services.sync import SyncProgress
 from tests.standin import StandIn
-from tests.test_sync_support import (
+from tests.sync_support import (
     PULL,
     PUSH,
     REFRESH,

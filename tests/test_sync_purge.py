@@ -16,7 +16,7 @@ from mftrack.services import sips
 from mftrack.services.sync import sync_status
 from tests.helpers import NAVALL, run_cli
 from tests.standin import StandIn
-from tests.test_sync_support import (
+from tests.sync_support import (
     PASSWORD,
     Device,
     assert_converged,

@@ -13,7 +13,7 @@ import pytest
 
 from mftrack.errors import MftrackError
 from tests.standin import StandIn
-from tests.test_sync_support import (
+from tests.sync_support import (
     PUSH,
     Device,
     assert_converged,

@@ -20,7 +20,7 @@ from mftrack.errors import (
     RemoteDataError,
 )
 from tests.loopback import LoopbackServer, Reply
-from tests.test_sync_support import device_settings, paths_under, save_session
+from tests.sync_support import device_settings, paths_under, save_session
 
 PULL = "/rest/v1/rpc/sync_pull"
 TOKEN = "header.payload.signature-that-must-never-be-shown"

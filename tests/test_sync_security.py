@@ -14,7 +14,7 @@ import pytest
 from mftrack.domain.sip_record import sip_from_record
 from mftrack.services.sync import sync_status
 from tests.standin import StandIn
-from tests.test_sync_support import Device, make_device, new_user, server_rows
+from tests.sync_support import Device, make_device, new_user, server_rows
 
 pytestmark = pytest.mark.postgres
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mftrack.analytics.timeseries import Candle, allocation, ohlc, period_start
-from tests.test_charts_helpers import mfapi_points
+from tests.charts_support import mfapi_points
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.charts_support import build_demo
 from tests.helpers import REPO, CliResult, run_subprocess
-from tests.test_charts_helpers import build_demo
 
 AS_OF = "2025-12-10"  # the demo data's last NAV date
 PORT = 8765  # the ASGI app's notional port (Host header and cookie name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -72,25 +72,39 @@ def resolve_paths(environ: Mapping[str, str] | None = None) -> Paths:
     )
 
 
-def _positive_int(value: Any) -> int:
-    number = int(value)
-    if number <= 0:
-        raise ValueError("must be a positive whole number")
-    return number
+def _whole_number(value: Any) -> int:
+    """An int from a TOML integer or a variable's text; booleans and fractions are refused."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("must be a whole number")
+    try:
+        return int(str(value).strip()) if not isinstance(value, float) else int(value)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
 
 
-def _non_negative_int(value: Any) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError("must be zero or more")
-    return number
+def _bounded_int(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        number = _whole_number(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be a whole number from {low} to {high:,}")
+        return number
+
+    return check
 
 
-def _positive_float(value: Any) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError("must be a positive number")
-    return number
+def _bounded_float(low: float, high: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not low < number <= high:  # also refuses nan
+            raise ValueError(f"must be a number above {low:g} and at most {high:g}")
+        return number
+
+    return check
 
 
 def _url(value: Any) -> str:
@@ -105,7 +119,9 @@ def _optional_url(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    return str(value).strip()
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    return value.strip()
 
 
 def _choice(*allowed: str) -> Callable[[Any], str]:
@@ -130,64 +146,69 @@ class SettingSpec:
     def env(self) -> str:
         return "MFTRACK_" + self.key.replace(".", "_").upper()
 
+    @property
+    def attribute(self) -> str:
+        """The typed attribute of `Settings` holding it: `units.places` -> `units_places`."""
+        return self.key.replace(".", "_")
 
-SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec(
-        "amfi.navall_url",
-        "https://portal.amfiindia.com/spages/NAVAll.txt",
-        _url,
-        "AMFI's daily all-schemes NAV file",
-    ),
-    SettingSpec(
-        "amfi.history_url",
-        "https://portal.amfiindia.com/DownloadNAVHistoryReport_Po.aspx",
-        _url,
-        "AMFI's NAV history report",
-    ),
-    SettingSpec("mfapi.base_url", "https://api.mfapi.in", _url, "mfapi.in, the fallback source"),
-    SettingSpec("network.timeout", 30.0, _positive_float, "seconds before a request times out"),
-    SettingSpec("network.retries", 3, _non_negative_int, "retries on transient network errors"),
-    SettingSpec("units.places", 3, _non_negative_int, "decimal places of allotted units"),
-    SettingSpec(
-        "units.rounding",
-        "down",
-        _choice("down", "half_up", "half_even"),
-        "how estimated units are rounded (RTAs truncate)",
-    ),
-    SettingSpec(
-        "nav.stale_after_days",
-        7,
-        _positive_int,
-        "warn when the NAV used is older than this many days",
-    ),
-    SettingSpec("supabase.url", "", _optional_url, "your Supabase project URL"),
-    SettingSpec("supabase.anon_key", "", _text, "your Supabase anon (publishable) key"),
-    SettingSpec(
-        "auth.token_store",
-        "keyring",
-        _choice("keyring", "file"),
-        "where the session is kept: the OS keyring, or a 0600 file",
-    ),
-    SettingSpec("sync.batch_size", 200, _positive_int, "mutations pushed per request"),
-    SettingSpec("daemon.sync_interval_minutes", 30, _positive_int, "minutes between syncs"),
-    SettingSpec("logs.retention_days", 90, _positive_int, "days of log files kept"),
+
+def _setting(key: str, default: Any, parse: Callable[[Any], Any], help: str) -> Any:
+    """A `Settings` field: its default plus how it is read, checked and documented."""
+    return field(default=default, metadata={"spec": SettingSpec(key, default, parse, help)})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Every setting, typed and validated once by `load_settings` (bounds keep a huge value
+    from overflowing a date or a timer later). Adding a setting is adding a field here."""
+
+    amfi_navall_url: str = _setting(
+        "amfi.navall_url", "https://portal.amfiindia.com/spages/NAVAll.txt", _url,
+        "AMFI's daily all-schemes NAV file")
+    amfi_history_url: str = _setting(
+        "amfi.history_url", "https://portal.amfiindia.com/DownloadNAVHistoryReport_Po.aspx",
+        _url, "AMFI's NAV history report")
+    mfapi_base_url: str = _setting(
+        "mfapi.base_url", "https://api.mfapi.in", _url, "mfapi.in, the fallback source")
+    network_timeout: float = _setting(
+        "network.timeout", 30.0, _bounded_float(0, 3600), "seconds before a request times out")
+    network_retries: int = _setting(
+        "network.retries", 3, _bounded_int(0, 20), "retries on transient network errors")
+    units_places: int = _setting(
+        "units.places", 3, _bounded_int(0, 8), "decimal places of allotted units")
+    units_rounding: str = _setting(
+        "units.rounding", "down", _choice("down", "half_up", "half_even"),
+        "how estimated units are rounded (RTAs truncate)")
+    nav_stale_after_days: int = _setting(
+        "nav.stale_after_days", 7, _bounded_int(1, 36_500),
+        "warn when the NAV used is older than this many days")
+    supabase_url: str = _setting(
+        "supabase.url", "", _optional_url, "your Supabase project URL")
+    supabase_anon_key: str = _setting(
+        "supabase.anon_key", "", _text, "your Supabase anon (publishable) key")
+    auth_token_store: str = _setting(
+        "auth.token_store", "keyring", _choice("keyring", "file"),
+        "where the session is kept: the OS keyring, or a 0600 file")
+    sync_batch_size: int = _setting(
+        "sync.batch_size", 200, _bounded_int(1, 1000), "mutations pushed per request")
+    daemon_sync_interval_minutes: int = _setting(
+        "daemon.sync_interval_minutes", 30, _bounded_int(1, 10_080), "minutes between syncs")
+    logs_retention_days: int = _setting(
+        "logs.retention_days", 90, _bounded_int(1, 36_500), "days of log files kept")
+    # key -> "default" | config file path | env var name
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def value_of(self, key: str) -> Any:
+        """A setting by its `section.name` key (for `config show`, which lists them all)."""
+        return getattr(self, _SPECS[key].attribute)
+
+
+SETTINGS: tuple[SettingSpec, ...] = tuple(
+    f.metadata["spec"] for f in fields(Settings) if "spec" in f.metadata
 )
-
 _SPECS = {spec.key: spec for spec in SETTINGS}
 # Short aliases documented by the auth issue: MFTRACK_TOKEN_STORE.
 _ENV_ALIASES = {"MFTRACK_TOKEN_STORE": "auth.token_store"}
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    values: Mapping[str, Any]
-    sources: Mapping[str, str]  # key -> "default" | config file path | env var name
-
-    def __getitem__(self, key: str) -> Any:
-        return self.values[key]
-
-    def get(self, key: str) -> Any:
-        return self.values[key]
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -215,6 +236,11 @@ def load_settings(paths: Paths, environ: Mapping[str, str] | None = None) -> Set
             raise ConfigError(
                 f"{config_file} is not valid TOML: {exc}", hint="fix or delete the file"
             ) from exc
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the config file {config_file}: {exc.strerror}",
+                hint="make it a readable file, or delete it to use the defaults",
+            ) from exc
         for key, value in _flatten(raw).items():
             spec = _SPECS.get(key)
             if spec is None:
@@ -230,7 +256,8 @@ def load_settings(paths: Paths, environ: Mapping[str, str] | None = None) -> Set
             if var in env:
                 values[spec.key] = _parse(spec, env[var], var)
                 sources[spec.key] = var
-    return Settings(values=values, sources=sources)
+    return Settings(**{_SPECS[key].attribute: value for key, value in values.items()},
+                    sources=sources)
 
 
 def _parse(spec: SettingSpec, value: Any, origin: str) -> Any:
@@ -238,6 +265,6 @@ def _parse(spec: SettingSpec, value: Any, origin: str) -> Any:
         return spec.parse(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(
-            f"{spec.key} = {value!r} from {origin}: {exc}",
+            f"setting {spec.key} = {value!r} (from {origin}) {exc}",
             hint=f"set a valid value in {origin}",
         ) from exc

@@ -24,22 +24,22 @@ def test_without_home_platform_dirs_are_used(tmp_path: Path) -> None:
 
 def test_defaults_then_file_then_environment(tmp_path: Path) -> None:
     paths = resolve_paths({"MFTRACK_HOME": str(tmp_path)})
-    assert load_settings(paths, {})["units.places"] == 3
+    assert load_settings(paths, {}).units_places == 3
     paths.config_file.write_text(
         '[units]\nplaces = 4\n[amfi]\nnavall_url = "http://127.0.0.1:9/NAVAll.txt"\n'
     )
     settings = load_settings(paths, {})
-    assert settings["units.places"] == 4
+    assert settings.units_places == 4
     assert settings.sources["units.places"] == str(paths.config_file)
     settings = load_settings(paths, {"MFTRACK_UNITS_PLACES": "2"})
-    assert settings["units.places"] == 2
+    assert settings.units_places == 2
     assert settings.sources["units.places"] == "MFTRACK_UNITS_PLACES"
-    assert settings["amfi.navall_url"] == "http://127.0.0.1:9/NAVAll.txt"
+    assert settings.amfi_navall_url == "http://127.0.0.1:9/NAVAll.txt"
 
 
 def test_token_store_alias_variable(tmp_path: Path) -> None:
     paths = resolve_paths({"MFTRACK_HOME": str(tmp_path)})
-    assert load_settings(paths, {"MFTRACK_TOKEN_STORE": "file"})["auth.token_store"] == "file"
+    assert load_settings(paths, {"MFTRACK_TOKEN_STORE": "file"}).auth_token_store == "file"
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ def job_for(device: Device, **env: str) -> SyncJob:
     settings = device.settings
     if env:
         settings = load_settings(device.paths, environ={
-            "MFTRACK_SUPABASE_ANON_KEY": settings["supabase.anon_key"] or "",
+            "MFTRACK_SUPABASE_ANON_KEY": settings.supabase_anon_key or "",
             "MFTRACK_TOKEN_STORE": "file", **env,
         })  # fmt: skip
     return SyncJob(

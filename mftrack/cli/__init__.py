@@ -13,7 +13,7 @@ from mftrack.cli import account as account_cmd
 from mftrack.cli import chart, config_cmd, daemon, demo, logs, nav, report, scheme, sip, summary
 from mftrack.cli import serve as serve_cmd
 from mftrack.cli import sync as sync_cmd
-from mftrack.cli.errors import ErrorReportingGroup
+from mftrack.cli.errors import HELP_REQUESTED, ErrorReportingGroup
 from mftrack.cli.runtime import Runtime
 
 app = typer.Typer(
@@ -53,6 +53,11 @@ def root(
         ctx.obj = Runtime(debug=debug, quiet=quiet, verbose=verbose)
     ctx.obj.command = ctx.invoked_subcommand or ctx.obj.command
     ctx.call_on_close(ctx.obj.close)
+    # Every setting is checked before any command runs, so a bad value stops them all the same
+    # way (exit 6) and never after a write. `config` (to find and fix the file) and help work
+    # with a broken configuration.
+    if ctx.invoked_subcommand != "config" and not ctx.meta.get(HELP_REQUESTED):
+        ctx.obj.settings  # noqa: B018
 
 
 # One registration style: every command module has a `typer.Typer` called `app`. A named one

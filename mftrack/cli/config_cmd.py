@@ -32,9 +32,9 @@ def show(
     if json_out:
         data = {
             spec.key: {
-                "value": _mask(spec.key, settings[spec.key])
+                "value": _mask(spec.key, settings.value_of(spec.key))
                 if spec.key == "supabase.anon_key"
-                else settings[spec.key],
+                else settings.value_of(spec.key),
                 "source": settings.sources[spec.key],
                 "env": spec.env,
             }
@@ -44,8 +44,8 @@ def show(
         return
     from mftrack.render.tables import settings_table
 
-    rows = [(spec.key, _mask(spec.key, settings[spec.key]), settings.sources[spec.key], spec.env)
-            for spec in SETTINGS]
+    rows = [(spec.key, _mask(spec.key, settings.value_of(spec.key)), settings.sources[spec.key],
+             spec.env) for spec in SETTINGS]
     runtime.print_table(settings_table(f"Settings (file: {runtime.paths.config_file})", rows))
 
 

@@ -122,6 +122,9 @@ def _usage_error(exc: UsageError) -> NoReturn:
     raise typer.Exit(int(ExitCode.USAGE)) from None
 
 
+HELP_REQUESTED = "mftrack.help_requested"  # ctx.meta key: the command line asks for help
+
+
 class ErrorReportingGroup(TyperGroup):
     """Maps MftrackError to a message and exit code; unexpected errors to one line + log."""
 
@@ -138,6 +141,12 @@ class ErrorReportingGroup(TyperGroup):
             return super().make_context(*args, **kwargs)
         except UsageError as exc:
             _usage_error(exc)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # The root callback runs before the subcommand parses its own `--help`; it reads this
+        # to let help through a broken configuration.
+        ctx.meta[HELP_REQUESTED] = any(arg in ("--help", "-h") for arg in args)
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         try:

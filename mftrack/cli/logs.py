@@ -78,7 +78,7 @@ def clean(
     from mftrack.adapters.logfiles import clean_logs
 
     runtime: Runtime = ctx.obj
-    days = runtime.settings["logs.retention_days"]
+    days = runtime.settings.logs_retention_days
     report = clean_logs(
         runtime.paths.log_dir, retention_days=days, today=_local_today(), dry_run=dry_run
     )

@@ -53,11 +53,11 @@ def make_client(runtime: Runtime, progress: Callable[[int, int | None], None] | 
 
     settings = runtime.settings
     return AmfiClient(
-        settings["amfi.navall_url"],
-        settings["amfi.history_url"],
-        settings["mfapi.base_url"],
-        timeout=settings["network.timeout"],
-        retries=settings["network.retries"],
+        settings.amfi_navall_url,
+        settings.amfi_history_url,
+        settings.mfapi_base_url,
+        timeout=settings.network_timeout,
+        retries=settings.network_retries,
         progress=progress,
     )
 

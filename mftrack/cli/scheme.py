@@ -110,7 +110,7 @@ def show(
     else:
         runtime.out.print(f"[bold]{'NAV':<{label_width}}[/]none stored")
     runtime.out.print(f"[bold]{'NAVs stored':<{label_width}}[/]{navs:,}")
-    stale_after = runtime.settings["nav.stale_after_days"]
+    stale_after = runtime.settings.nav_stale_after_days
     if age is not None and age > stale_after:
         runtime.warn(
             f"the latest NAV is {age} days old; `mftrack nav pull` or `mftrack nav history` "

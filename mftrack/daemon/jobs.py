@@ -206,7 +206,7 @@ class SyncJob:
         from mftrack.services.sync import sync_now
 
         ctx = self.ctx
-        if not ctx.settings["supabase.url"]:
+        if not ctx.settings.supabase_url:
             return JobResult("skipped", "sync not configured (no supabase.url)", quiet=True)
         try:
             result = sync_now(store=ctx.store, settings=ctx.settings, paths=ctx.paths)
@@ -247,7 +247,7 @@ class LogRetentionJob:
         return now + self.ctx.timetable.retry_delay(failures)
 
     def run(self, now: datetime) -> JobResult:
-        days = self.ctx.settings["logs.retention_days"]
+        days = self.ctx.settings.logs_retention_days
         # Files are named by the machine's local day, so "today" is the local date here.
         today = now.astimezone().date()
         report = clean_logs(self.ctx.paths.log_dir, retention_days=days, today=today)

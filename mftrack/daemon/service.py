@@ -41,7 +41,7 @@ def timetable_for(settings: Settings, environ: Mapping[str, str] | None = None) 
         except ValueError:
             raise ConfigError(f"{COMPRESS_ENV}={raw!r} must be a positive number") from None
         return Timetable.compressed_to(seconds)
-    return Timetable.standard(sync_interval_minutes=settings["daemon.sync_interval_minutes"])
+    return Timetable.standard(sync_interval_minutes=settings.daemon_sync_interval_minutes)
 
 
 def stop_on_signals(stop: threading.Event) -> Callable[[], int | None]:
@@ -65,11 +65,11 @@ def amfi_client_factory(settings: Settings, stop: threading.Event) -> Callable[[
         from mftrack.adapters.amfi.client import AmfiClient
 
         return AmfiClient(
-            settings["amfi.navall_url"],
-            settings["amfi.history_url"],
-            settings["mfapi.base_url"],
-            timeout=settings["network.timeout"],
-            retries=settings["network.retries"],
+            settings.amfi_navall_url,
+            settings.amfi_history_url,
+            settings.mfapi_base_url,
+            timeout=settings.network_timeout,
+            retries=settings.network_retries,
             sleep=stop.wait,
         )
 

@@ -17,17 +17,18 @@ from mftrack.domain.pricing import nav_rules
 
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
+    from mftrack.config import Settings
     from mftrack.domain.sips import Sip
 
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
-def valuation_options(settings: Any) -> ValuationOptions:
+def valuation_options(settings: Settings) -> ValuationOptions:
     """The settings that change a valuation (the one place that reads them)."""
     return ValuationOptions(
-        unit_places=settings["units.places"],
-        unit_rounding=ROUNDING_MODES[settings["units.rounding"]],
-        stale_after_days=settings["nav.stale_after_days"],
+        unit_places=settings.units_places,
+        unit_rounding=ROUNDING_MODES[settings.units_rounding],
+        stale_after_days=settings.nav_stale_after_days,
     )
 
 

@@ -192,10 +192,10 @@ def _run(sync: SyncStore, *, settings: Settings, paths: Paths,
         if progress is not None:
             progress(SyncProgress(stage, report))
 
-    with SupabaseRest(manager, timeout=float(settings["network.timeout"])) as rest:
+    with SupabaseRest(manager, timeout=float(settings.network_timeout)) as rest:
         try:
             for _ in range(MAX_ROUNDS):
-                _push(sync, rest, client_id, int(settings["sync.batch_size"]), report, tell)
+                _push(sync, rest, client_id, int(settings.sync_batch_size), report, tell)
                 if not _pull(sync, rest, client_id, page_size, report, tell):
                     break
         finally:

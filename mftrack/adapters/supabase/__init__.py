@@ -66,8 +66,8 @@ def project_from_settings(settings: Settings) -> Project:
     """The configured project, or `ConfigError` saying what is missing and how to set it, or
     that the key is a secret/service_role key: those bypass Row Level Security and must never
     be on a user's machine, so mftrack refuses to send them anywhere."""
-    url = str(settings["supabase.url"] or "").strip().rstrip("/")
-    key = str(settings["supabase.anon_key"] or "").strip()
+    url = str(settings.supabase_url or "").strip().rstrip("/")
+    key = str(settings.supabase_anon_key or "").strip()
     missing = [name for name, value in (("supabase.url", url), ("supabase.anon_key", key))
                if not value]
     if missing:

@@ -115,8 +115,8 @@ class SessionManager:
         self.paths = paths
         self.store: TokenStore = store or open_store(
             settings, paths, self.project.url, dict(environ) if environ is not None else None)
-        self.timeout = float(settings["network.timeout"])
-        self.retries = int(settings["network.retries"])
+        self.timeout = float(settings.network_timeout)
+        self.retries = int(settings.network_retries)
         self._warn = warn
         self._clock = clock
         self._session: StoredSession | None = None

@@ -305,7 +305,7 @@ def session_file(paths: Paths, project_url: str) -> Path:
 
 def persistent_store(settings: Settings, paths: Paths, project_url: str) -> TokenStore:
     """The configured writable store (`auth.token_store`): keyring or file."""
-    if settings["auth.token_store"] == "file":
+    if settings.auth_token_store == "file":
         return FileTokenStore(session_file(paths, project_url), project_url)
     return KeyringTokenStore(project_url)
 

@@ -144,7 +144,77 @@ def test_real_upgrade_from_revision_0001_keeps_data_and_leaves_a_backup(tmp_path
         tables = {r[0] for r in conn.execute("select name from sqlite_master")}
     store.close()
     assert {"job_runs", "valuations", "dead_letters"} <= tables
-    (backup,) = (tmp_path / "backups").glob("mftrack-*-rev0001.db")
+    (backup,) = (tmp_path / "backups").glob("mftrack-rev0001-*.db")
     old = sqlite3.connect(backup)
     assert old.execute("select version_num from alembic_version").fetchone() == ("0001",)
     assert old.execute("select nav from navs").fetchone() == ("12.3456",)
+
+
+def test_a_failed_migration_leaves_the_old_schema_and_data(tmp_path: Path) -> None:
+    db = old_database(tmp_path)
+    # A real obstacle for migration 0002: a table of that name already exists (made by hand),
+    # so the third `create table` of the upgrade fails after two have succeeded.
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table dead_letters (x)")
+    conn.close()
+    with pytest.raises(StorageError, match=r"from schema 0001 to 0002 failed .*left as it was"):
+        open_store(tmp_path)
+    conn = sqlite3.connect(db)
+    tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+    assert conn.execute("select version_num from alembic_version").fetchone() == ("0001",)
+    assert conn.execute("select * from navs").fetchall() == [(9, "2024-01-02", "12.3456", "amfi")]
+    conn.close()
+    assert "job_runs" not in tables and "valuations" not in tables
+
+
+def test_an_empty_database_file_is_refused_not_treated_as_new(tmp_path: Path) -> None:
+    db = tmp_path / "db" / "mftrack.db"
+    db.parent.mkdir(parents=True)
+    db.touch()
+    with pytest.raises(StorageError, match="empty file") as info:
+        open_store(tmp_path)
+    assert "delete the empty file" in (info.value.hint or "")
+    assert db.stat().st_size == 0
+    assert sorted(p.name for p in db.parent.iterdir()) == ["mftrack.db"]
+
+
+def test_a_new_database_appears_complete_and_stamped(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    folder = tmp_path / "db"
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == ["mftrack.db"]
+    conn = sqlite3.connect(folder / "mftrack.db")
+    assert conn.execute("select version_num from alembic_version").fetchone() == (HEAD_REVISION,)
+    conn.close()
+
+
+def _open_after_barrier(db: str, backups: str, barrier) -> None:  # a child process
+    barrier.wait()
+    LocalStore(Path(db), backup_dir=Path(backups)).close()
+
+
+def test_eight_processes_upgrading_at_once_make_one_verified_true_backup(tmp_path: Path) -> None:
+    import multiprocessing
+
+    db = old_database(tmp_path)
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(8)
+    children = [ctx.Process(target=_open_after_barrier,
+                            args=(str(db), str(tmp_path / "backups"), barrier))
+                for _ in range(8)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(120)
+    assert [child.exitcode for child in children] == [0] * 8
+    backups = list((tmp_path / "backups").iterdir())
+    assert len(backups) == 1 and backups[0].name.startswith("mftrack-rev0001-")
+    copy = sqlite3.connect(backups[0])
+    assert copy.execute("pragma integrity_check").fetchone() == ("ok",)
+    assert copy.execute("select version_num from alembic_version").fetchone() == ("0001",)
+    assert copy.execute("select nav from navs").fetchall() == [("12.3456",)]
+    tables = {r[0] for r in copy.execute("select name from sqlite_master where type='table'")}
+    assert "navs" in tables and "job_runs" not in tables  # the schema before the upgrade
+    copy.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select version_num from alembic_version").fetchone() == ("0002",)
+    conn.close()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mftrack.domain.portfolio import PortfolioSummary
 
 INDIA = "Asia/Kolkata"
+PRIVATE_UMASK = 0o077
 
 
 def india_today() -> date:
@@ -45,6 +46,10 @@ def india_today() -> date:
 class Runtime:
     def __init__(self, *, debug: bool = False, quiet: bool = False,
                  verbose: bool = False) -> None:
+        # Amounts, labels, logs and tokens are private: every folder this process creates is
+        # 0700 and every file 0600 (SQLite's -wal/-shm and lock files too), whatever umask
+        # the user's shell, cron or systemd gave us. Restored in close().
+        self._umask = os.umask(PRIVATE_UMASK)
         self.debug = debug
         self.quiet = quiet
         self.verbose = verbose
@@ -148,3 +153,4 @@ class Runtime:
         if self._store is not None:
             self._store.close()
             self._store = None
+        os.umask(self._umask)

@@ -7,6 +7,7 @@ Every read and write of mftrack's data uses these connections (see docs/architec
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -78,6 +79,13 @@ def transaction(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+def _read_only_fs(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def storage_error(path: Path, exc: BaseException) -> StorageError:
     """The StorageError for a driver error: its true cause, and a hint that is safe to follow.
 
@@ -93,11 +101,17 @@ def storage_error(path: Path, exc: BaseException) -> StorageError:
             f"the database {path} is locked by another process",
             hint="wait for the other mftrack command (or the daemon's job) to finish and retry",
         )
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN) and _read_only_fs(folder):
+        return StorageError(
+            f"{folder} is on a read-only file system; mftrack cannot write its database there",
+            hint="remount that file system read-write, or point MFTRACK_HOME at a writable "
+            "folder",
+        )
     if primary == sqlite3.SQLITE_READONLY:
         return StorageError(
             f"the database {path} is read-only: mftrack cannot write to it or to {folder}",
-            hint=f"make {path} and {folder} writable by you (a read-only mount, an immutable "
-            "file or permissions), or point MFTRACK_HOME at a writable folder",
+            hint=f"make {path} and {folder} writable by you (an immutable file or "
+            "permissions), or point MFTRACK_HOME at a writable folder",
         )
     if primary == sqlite3.SQLITE_FULL:
         return StorageError(
@@ -125,5 +139,40 @@ def storage_error(path: Path, exc: BaseException) -> StorageError:
         )
     return StorageError(
         f"the database {path} could not be used: {text}",
+        hint="re-run with --debug for details",
+    )
+
+
+def folder_error(path: Path, exc: OSError) -> StorageError:
+    """The StorageError for a failure to create or write the database's folder or files."""
+    import errno
+
+    where = Path(exc.filename) if exc.filename else path.parent
+    if exc.errno == errno.ENOSPC:
+        return StorageError(
+            f"the disk holding {where} is full; nothing was written",
+            hint="free some space on that disk and run the command again; "
+            "your data is unchanged",
+        )
+    if exc.errno == errno.EROFS:
+        return StorageError(
+            f"{where} is on a read-only file system; mftrack cannot write its database there",
+            hint="point MFTRACK_HOME at a writable folder, or remount that file system "
+            "read-write",
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return StorageError(
+            f"permission denied: mftrack cannot create or write {where}",
+            hint=f"fix the permissions of {where} (it must be yours and writable), "
+            "or point MFTRACK_HOME at a folder you own",
+        )
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        return StorageError(
+            f"{where} is in the way: a file stands where mftrack needs a folder (or the "
+            "other way round)",
+            hint="move it aside, or point MFTRACK_HOME at another folder",
+        )
+    return StorageError(
+        f"mftrack cannot use {where}: {exc.strerror or exc}",
         hint="re-run with --debug for details",
     )

@@ -131,10 +131,13 @@ class LocalStore:
         sets = {c: keep.format(c) for c in detail_cols}
         sets["name"] = keep_name
         # The latest NAV follows the NAV table's precedence: a newer date always wins; on the
-        # same date mfapi's 5-decimal value never replaces AMFI's (amfi-formats.md §3).
+        # same date mfapi's 5-decimal value never replaces AMFI's (amfi-formats.md §3). The
+        # source is one per call, so that test is a literal of the statement, not a parameter
+        # bound again on every row.
+        same_day_wins = "0" if source == "mfapi" else "1"
         newer = (
             "excluded.latest_nav_date > coalesce(schemes.latest_nav_date, '') or "
-            "(excluded.latest_nav_date = schemes.latest_nav_date and ? != 'mfapi')"
+            f"(excluded.latest_nav_date = schemes.latest_nav_date and {same_day_wins})"
         )
         sets["latest_nav"] = (
             f"case when {newer} then excluded.latest_nav else schemes.latest_nav end"
@@ -152,9 +155,6 @@ class LocalStore:
                 updated_at = excluded.updated_at
             where {changed}
         """
-        # Each `?` in the assignments and the change test is the source, bound after the row.
-        extra = scheme_sql.count("?") - 12
-        scheme_rows = [(*row, *([source] * extra)) for row in scheme_rows]
         nav_sql = """
             insert into navs (scheme_code, nav_date, nav, source) values (?, ?, ?, ?)
             on conflict (scheme_code, nav_date) do update set

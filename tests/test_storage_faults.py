@@ -250,3 +250,19 @@ def test_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
     assert any(n.startswith("backups/") for n in names)
     assert {p.name: _mode(p) for p in folders} == {p.name: 0o700 for p in folders}
     assert {n: _mode(home / n) for n in names} == {n: 0o600 for n in names}
+
+
+def test_a_database_locked_past_the_busy_timeout_says_so(isolated_home: Path) -> None:
+    assert run_cli("nav", "import", str(NAVALL_DEC_11)).exit_code == 0
+    holder = sqlite3.connect(isolated_home / "mftrack.db", isolation_level=None)
+    holder.execute("begin exclusive")  # another process's long write, held past 10 s
+    try:
+        result = run_cli("add-sip", "120503", "--amount", "5000", "--start", "2021-04-05")
+    finally:
+        holder.execute("rollback")
+        holder.close()
+    assert result.exit_code == STORAGE, result.stderr
+    assert "is locked by another process" in result.stderr and "retry" in result.stderr
+    assert "backups" not in result.stderr
+    _no_wrong_hints(result.stderr)
+    assert _counts(isolated_home / "mftrack.db")[1] == 0

@@ -179,8 +179,15 @@ def test_an_empty_database_file_is_refused_not_treated_as_new(tmp_path: Path) ->
 
 
 def test_a_new_database_appears_complete_and_stamped(tmp_path: Path) -> None:
-    open_store(tmp_path).close()
     folder = tmp_path / "db"
+    folder.mkdir()
+    # What a build killed half-way leaves behind (a real half-made database and its journal).
+    killed = folder / ".mftrack.db.new-4242"
+    with sqlite3.connect(killed) as conn:
+        conn.execute("create table schemes (scheme_code integer)")
+    conn.close()
+    (folder / ".mftrack.db.new-4242-journal").write_bytes(b"")
+    open_store(tmp_path).close()
     assert sorted(p.name for p in folder.iterdir() if p.is_file()) == ["mftrack.db"]
     conn = sqlite3.connect(folder / "mftrack.db")
     assert conn.execute("select version_num from alembic_version").fetchone() == (HEAD_REVISION,)

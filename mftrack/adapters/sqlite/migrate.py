@@ -187,8 +187,11 @@ def _migrate(path: Path, *, from_revision: str | None, backup: Path | None) -> N
 def _create(path: Path) -> None:
     """Build a new database under a temporary name and move it into place complete, so the
     file at `path` is never empty or half-made (and an empty one can be refused)."""
+    # Under the upgrade lock nobody else is building: anything left by a build that was
+    # killed half-way is garbage.
+    for stale in path.parent.glob(f".{path.name}.new-*"):
+        stale.unlink(missing_ok=True)
     building = path.with_name(f".{path.name}.new-{os.getpid()}")
-    building.unlink(missing_ok=True)
     try:
         _migrate(building, from_revision=None, backup=None)
         with suppress(FileExistsError):

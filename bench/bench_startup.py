@@ -84,7 +84,7 @@ def run_process(args: list[str], env: dict[str, str] | None = None) -> None:
 
 def build_portfolio(home: Path) -> None:
     """20 SIPs over the ten long real histories, each started in Dec 2015 (10 years of data)."""
-    env = {"MFTRACK_HOME": str(home)}
+    env = {"MFTRACK_HOME": str(home), "MFTRACK_NAV_FETCH_ON_ADD": "off"}  # offline: files
     files = [str(next((SHARED / "mfapi").glob(f"mfapi_{code}_*.json"))) for code in LONG_HISTORIES]
     run_process([sys.executable, "-m", "mftrack", "-q", "nav", "import", *files], env)
     for i in range(20):

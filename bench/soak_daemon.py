@@ -176,6 +176,7 @@ def main() -> int:
         MFTRACK_AMFI_NAVALL_URL=server.url("/NAVAll.txt"),
         MFTRACK_AMFI_HISTORY_URL=server.url("/history"),  # 404: the history comes from mfapi
         MFTRACK_MFAPI_BASE_URL=server.url("/"),
+        MFTRACK_NAV_FETCH_ON_ADD="off",  # the daemon's history job fetches, as before
         NO_COLOR="1",
     )
     setup = mftrack(env, "nav", "import", str(NAVALL / "NAVAll_2025-12-11.txt"))

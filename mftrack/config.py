@@ -174,11 +174,17 @@ class Settings:
         "network.timeout", 30.0, _bounded_float(0, 3600), "seconds before a request times out")
     network_retries: int = _setting(
         "network.retries", 3, _bounded_int(0, 20), "retries on transient network errors")
+    network_deadline: float = _setting(
+        "network.deadline", 120.0, _bounded_float(0, 86_400),
+        "seconds one download may take in all, retries and their waits included")
     units_places: int = _setting(
         "units.places", 3, _bounded_int(0, 8), "decimal places of allotted units")
     units_rounding: str = _setting(
         "units.rounding", "down", _choice("down", "half_up", "half_even"),
         "how estimated units are rounded (RTAs truncate)")
+    nav_fetch_on_add: str = _setting(
+        "nav.fetch_on_add", "on", _choice("on", "off"),
+        "add-sip fetches the scheme's NAV history from the start date (off: never online)")
     nav_stale_after_days: int = _setting(
         "nav.stale_after_days", 7, _bounded_int(1, 36_500),
         "warn when the NAV used is older than this many days")
@@ -193,6 +199,9 @@ class Settings:
         "sync.batch_size", 200, _bounded_int(1, 1000), "mutations pushed per request")
     daemon_sync_interval_minutes: int = _setting(
         "daemon.sync_interval_minutes", 30, _bounded_int(1, 10_080), "minutes between syncs")
+    daemon_jitter_minutes: int = _setting(
+        "daemon.jitter_minutes", 10, _bounded_int(0, 720),
+        "spread: this installation polls AMFI and syncs up to this many minutes late")
     logs_retention_days: int = _setting(
         "logs.retention_days", 90, _bounded_int(1, 36_500), "days of log files kept")
     # key -> "default" | config file path | env var name

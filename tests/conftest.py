@@ -19,6 +19,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     home = tmp_path / "mftrack-home"
     monkeypatch.setenv("MFTRACK_HOME", str(home))
+    # add-sip would fetch NAV history from the internet; tests that want it point the URLs at
+    # a loopback server and set it back to "on".
+    monkeypatch.setenv("MFTRACK_NAV_FETCH_ON_ADD", "off")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "160")
     monkeypatch.setenv("TERM", "dumb")

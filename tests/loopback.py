@@ -51,7 +51,13 @@ class Reply:
     * `drop_after`: send the headers (with the full Content-Length) and this many body bytes,
       then close: a truncated download.
     * `delay`: seconds to wait before answering (cut short when the server stops).
-    * `chunked`: send `Transfer-Encoding: chunked` in `chunk_size` pieces (no Content-Length).
+    * `chunked`: send `Transfer-Encoding: chunked` in `chunk_size` pieces (no Content-Length);
+      with `drop_after`, the chunks stop there and the connection closes without the final
+      zero-length chunk (a chunked body that ends early).
+    * `no_length`: send no Content-Length and no chunking; the body ends when the connection
+      closes (HTTP/1.0 style). With `drop_after`, only that many bytes: a cut nobody can see
+      at the HTTP level.
+    * `pace`: seconds to wait between `chunk_size` pieces of the body (a trickling server).
     """
 
     status: int = 200
@@ -64,6 +70,8 @@ class Reply:
     delay: float = 0.0
     chunked: bool = False
     chunk_size: int = 65536
+    no_length: bool = False
+    pace: float = 0.0
 
     @classmethod
     def redirect(cls, location: str, status: int = 302, body: bytes | str = b"") -> Reply:
@@ -180,6 +188,9 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 headers["Location"] = reply.location
             if reply.chunked:
                 headers["Transfer-Encoding"] = "chunked"
+            elif reply.no_length:
+                headers["Connection"] = "close"
+                self.close_connection = True
             else:
                 headers.setdefault("Content-Length", str(len(payload)))
             for name, value in headers.items():
@@ -187,18 +198,26 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command == "HEAD":
                 return
-            if reply.drop_after is not None:
-                self.wfile.write(payload[: reply.drop_after])
-                self.wfile.flush()
+            cut = reply.drop_after is not None
+            body = payload[: reply.drop_after] if cut else payload
+            for start in range(0, len(body), reply.chunk_size):
+                if start and reply.pace and server._stop.wait(reply.pace):
+                    self.close_connection = True
+                    return
+                piece = body[start : start + reply.chunk_size]
+                if reply.chunked:
+                    piece = b"%x\r\n%s\r\n" % (len(piece), piece)
+                try:
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+                except OSError:  # the client gave up (a deadline): stop sending
+                    self.close_connection = True
+                    return
+            if cut:
                 self.close_connection = True
                 return
             if reply.chunked:
-                for start in range(0, len(payload), reply.chunk_size):
-                    piece = payload[start : start + reply.chunk_size]
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 self.wfile.write(b"0\r\n\r\n")
-            else:
-                self.wfile.write(payload)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 

@@ -99,10 +99,12 @@ def test_follows_the_real_world_redirect_from_the_old_url(loopback: LoopbackServ
     assert [r.path for r in loopback.requests] == ["/old/spages/NAVAll.txt", "/spages/NAVAll.txt"]
 
 
-def test_real_404_page_is_not_found_without_retries(loopback: LoopbackServer) -> None:
+def test_real_404_page_is_remote_data_without_retries(loopback: LoopbackServer) -> None:
+    """AMFI's 404 means its address moved (exit 5, hint: the setting), not that something the
+    user named does not exist (exit 3 said so before: issue 9 item 12)."""
     sleeps = Sleeps()
     loopback.route("/spages/NAVAll.txt", Reply(status=404, body=PAGE_404, content_type="text/html"))
-    with pytest.raises(NotFoundError, match="404") as info:
+    with pytest.raises(RemoteDataError, match="404") as info:
         client_for(loopback, sleeps).fetch_navall()
     assert "amfi.navall_url" in (info.value.hint or "")
     assert len(loopback.requests) == 1
@@ -295,7 +297,7 @@ def test_history_windows_are_fetched_lazily(loopback: LoopbackServer) -> None:
     windows = client_for(loopback).fetch_history_windows(date(2026, 1, 1), date(2026, 6, 30))
     assert next(windows).startswith("Scheme Code;")
     assert len(loopback.requests) == 1
-    with pytest.raises(NotFoundError):
+    with pytest.raises(RemoteDataError, match="404"):
         next(windows)
 
 

@@ -160,7 +160,7 @@ def test_pending_and_late_allotments_are_warned_about(monkeypatch) -> None:
     (elss,) = json.loads(result.stdout)["schemes"]
     assert elss["instalments"] == 1 and elss["nav_date"] == "2026-08-18"
     assert "more than 4 days after the due date" in result.stderr
-    assert "nav history 120503" in result.stderr
+    assert "`mftrack nav update` fetches them" in result.stderr
     later = run_cli("--verbose", "summary", "--as-of", "2026-09-15", "--json")
     assert json.loads(later.stdout)["schemes"][0]["pending"] == 1
     assert "1 instalment due 2026-09-10 pending" in later.stderr

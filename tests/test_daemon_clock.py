@@ -31,6 +31,7 @@ def test_log_lines_switch_files_at_the_clocks_midnight(
         "MFTRACK_AMFI_NAVALL_URL": loopback.url("/NAVAll.txt"),
         "MFTRACK_MFAPI_BASE_URL": loopback.url("/"),
         "MFTRACK_SUPABASE_URL": "",
+        "MFTRACK_DAEMON_JITTER_MINUTES": "0",
     }
     paths = resolve_paths(env)
     settings = load_settings(paths, env)
@@ -68,3 +69,52 @@ def test_log_lines_switch_files_at_the_clocks_midnight(
         in after
     )
     assert "daemon stopped" in after and "daemon stopped" not in before
+
+
+def first_runs(paths, settings, start: datetime) -> dict[str, datetime]:  # type: ignore[no-untyped-def]
+    """Run the daemon for its first minute; the next run it planned for each job."""
+    from mftrack.adapters.sqlite.store import LocalStore
+    from mftrack.daemon.state import read_job_runs
+
+    clock, stop = FakeClock(start), threading.Event()
+    run_daemon(
+        paths=paths, settings=settings, stop=stop, timetable=Timetable.standard(),
+        clock=clock, sleep=stop_after(clock, stop, start + timedelta(seconds=1)),
+    )  # fmt: skip
+    store = LocalStore(paths.database, backup_dir=paths.backup_dir)
+    try:
+        return {row.job: row.next_run_at for row in read_job_runs(store)}  # type: ignore[misc]
+    finally:
+        store.close()
+
+
+def test_jitter_spreads_nav_polls_and_syncs_and_keeps_its_spot(
+    tmp_path: Path, loopback: LoopbackServer
+) -> None:
+    from mftrack.adapters.sqlite.store import LocalStore
+    from mftrack.daemon.schedule import IST
+    from mftrack.daemon.service import JITTER_KEY
+
+    env = {
+        "MFTRACK_HOME": str(tmp_path / "home"),
+        "MFTRACK_AMFI_NAVALL_URL": loopback.url("/NAVAll.txt"),
+        "MFTRACK_SUPABASE_URL": loopback.url("/supabase"),  # a project: the sync job is planned
+        "MFTRACK_DAEMON_JITTER_MINUTES": "10",
+    }
+    paths = resolve_paths(env)
+    settings = load_settings(paths, env)
+    store = LocalStore(paths.database, backup_dir=paths.backup_dir)
+    store.set_meta(JITTER_KEY, "0.25")  # this installation's spot: 2.5 of the 10 minutes
+    store.close()
+    start = datetime(2025, 12, 11, 21, 0, tzinfo=IST)
+    planned = first_runs(paths, settings, start)
+    assert planned["nav_pull"] == datetime(2025, 12, 11, 21, 32, 30, tzinfo=IST)
+    assert planned["sync"] == start + timedelta(minutes=2, seconds=30)  # not at start
+
+    # a fresh installation draws its own spot once and keeps it across restarts
+    other = resolve_paths({**env, "MFTRACK_HOME": str(tmp_path / "other")})
+    first = first_runs(other, settings, start)["nav_pull"]
+    again = first_runs(other, settings, start)["nav_pull"]
+    assert first == again
+    window = datetime(2025, 12, 11, 21, 30, tzinfo=IST)
+    assert window <= first < window + timedelta(minutes=10)

@@ -154,3 +154,33 @@ def test_a_fetch_that_stops_short_of_the_gap_is_retried(setup: Setup) -> None:
     assert f"{ELSS}: no NAVs from 2025-11-10 yet" in result.message
     assert store.get_meta(CHECKED_KEY.format(code=ELSS)) is None  # nothing from 10 Nov on
     assert store.get_meta(RETRY_KEY.format(code=ELSS)).startswith("1 ")
+
+
+def test_a_trickling_server_cannot_hold_the_daemons_pull(
+    tmp_path: Path, loopback: LoopbackServer
+) -> None:
+    """network.deadline ends the download, so the runner can go on with the other jobs."""
+    from mftrack.errors import NetworkError
+
+    body = (NAVALL / "NAVAll_2025-12-11.txt").read_bytes()
+    loopback.route("/NAVAll.txt", Reply(body=body, chunk_size=4096, pace=0.2))  # > 60 s in all
+    env = {
+        "MFTRACK_HOME": str(tmp_path / "slow"),
+        "MFTRACK_AMFI_NAVALL_URL": loopback.url("/NAVAll.txt"),
+        "MFTRACK_NETWORK_DEADLINE": "1",
+    }
+    paths = resolve_paths(env)
+    settings = load_settings(paths, env)
+    store = LocalStore(paths.database, backup_dir=paths.backup_dir)
+    stop = threading.Event()
+    ctx = JobContext(
+        store=store, settings=settings, paths=paths, timetable=Timetable.standard(),
+        make_client=amfi_client_factory(settings, stop), stop=stop,
+    )  # fmt: skip
+    try:
+        with pytest.raises(NetworkError, match=r"after 1 s, the network\.deadline"):
+            NavPullJob(ctx).run(datetime(2025, 12, 11, 21, 30, tzinfo=IST))
+        assert store.get_scheme(ELSS) is None  # nothing stored
+    finally:
+        store.close()
+    assert len(loopback.requests) == 1

@@ -35,6 +35,7 @@ def point_at(loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MFTRACK_AMFI_HISTORY_URL", loopback.url("/history"))
     monkeypatch.setenv("MFTRACK_MFAPI_BASE_URL", loopback.url("/"))
     monkeypatch.setenv("MFTRACK_NETWORK_RETRIES", "0")
+    monkeypatch.setenv("MFTRACK_DAEMON_JITTER_MINUTES", "0")  # every job's first run at start
 
 
 def wait_for(condition, timeout: float = 30, what: str = "") -> None:  # type: ignore[no-untyped-def]
@@ -74,12 +75,15 @@ def daemon(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
                 proc.wait()
 
 
-STUCK_FOR = 30  # seconds a hanging server keeps the job waiting
+STUCK_FOR = 120  # seconds a hanging server keeps the job waiting
 
 
 def stop_with(proc: subprocess.Popen[bytes], signum: int) -> None:
     proc.send_signal(signum)
-    proc.wait(timeout=STUCK_FOR / 2)  # generous; fails only a daemon that does not stop
+    try:
+        proc.wait(timeout=STUCK_FOR / 2)  # generous; fails only a daemon that does not stop
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the daemon did not stop; its log:\n{log_text()}") from None
 
 
 def test_sigterm_stops_the_daemon(

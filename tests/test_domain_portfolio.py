@@ -469,7 +469,8 @@ def test_a_scheme_without_any_nav_is_pending_and_warned_about() -> None:
     assert scheme.absolute_return is None
     assert scheme.average_cost is None
     assert summary.warnings == (
-        "999999 Scheme 999999: no NAV history at all; its 6 instalments are pending",
+        "999999 Scheme 999999: no NAV history at all; its 6 instalments are pending "
+        "(`mftrack nav update` fetches it)",
     )
 
 

@@ -12,6 +12,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "config paths": ("mftrack config paths", "MFTRACK_HOME=~/mf mftrack config paths"),
     "nav pull": ("mftrack nav pull", "mftrack nav pull -q   # from cron: only errors"),
+    "nav update": ("mftrack nav update", "mftrack nav update -q   # from cron: only errors"),
     "nav history": (
         "mftrack nav history 120503",
         "mftrack nav history 120503 --from 2021-04-01 --to 2021-12-31 --source mfapi",

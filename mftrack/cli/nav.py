@@ -58,7 +58,9 @@ def make_client(runtime: Runtime, progress: Callable[[int, int | None], None] | 
         settings.mfapi_base_url,
         timeout=settings.network_timeout,
         retries=settings.network_retries,
+        deadline=settings.network_deadline,
         progress=progress,
+        on_retry=runtime.info,  # "…: HTTP 503; retrying in 1 s (1 of 3)" on stderr
     )
 
 
@@ -98,6 +100,84 @@ def pull(
         f"Stored {report.schemes:,} schemes; {report.navs_written:,} new or changed NAVs "
         f"({report.layout}{dated})."
     )
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or status lines (cron)."),
+) -> None:
+    """Bring every scheme you hold up to date: the latest NAVs, then the NAV history that due
+    instalments lack. What the daemon does, for running by hand or from cron.
+
+    Exits 75 when a download failed (the next run retries); safe to re-run.
+    """
+    from datetime import datetime
+
+    from mftrack.services.nav_update import update_navs
+
+    runtime: Runtime = ctx.obj
+    runtime.quiet = runtime.quiet or quiet
+    today = runtime.today()
+    with (
+        download_progress(runtime, "NAVs") as progress,
+        make_client(runtime, progress) as client,
+    ):
+        report = update_navs(
+            store=runtime.store, client=client, today=today, now=datetime.now().astimezone(),
+            settings=runtime.settings,
+            on_scheme=lambda code, start: runtime.info(f"history {code} from {start}"),
+        )  # fmt: skip
+    if report.pull is not None:
+        _report_problems(runtime, report.pull)
+    elif report.pull_error is not None:
+        runtime.warn(f"NAVAll.txt: {report.pull_error.message}")
+    for line in report.gaps.unfilled + report.gaps.failed:
+        runtime.warn(line)
+    if json_out:
+        runtime.write_data(json.dumps(report.as_dict(), indent=2))
+    else:
+        pulled = f"{report.pull.navs_written:,} new NAVs" if report.pull else "no NAVAll.txt"
+        gaps = report.gaps
+        runtime.info(
+            f"Updated: {pulled}; history fetched for {len(gaps.fetched)} of "
+            f"{len(gaps.suspects)} schemes; {report.allotted}."
+        )
+    if report.pull_error is not None or report.gaps.failed:
+        raise typer.Exit(75)  # exit-codes.md TRANSIENT: a download failed, retry later
+
+
+def fetch_history_for_new_sip(runtime: Runtime, sip: Any) -> None:
+    """After `add-sip`: fetch the scheme's NAV history from the SIP's start, so its
+    instalments are valued at once. Offline (or with `nav.fetch_on_add = off`) the SIP stays
+    recorded and the message names the command that fills it in later."""
+    from mftrack.errors import MftrackError
+    from mftrack.services.nav_update import FIX_COMMAND
+    from mftrack.services.navs import fetch_history
+
+    today = runtime.today()
+    if sip.start_date > today:
+        return  # nothing is due yet
+    if runtime.settings.nav_fetch_on_add == "off":
+        return  # summary's warnings name `mftrack nav update`
+    later = f"run `{FIX_COMMAND}` to fetch its NAVs"
+    code = sip.scheme_code
+    try:
+        with (
+            download_progress(runtime, f"history {code}") as progress,
+            make_client(runtime, progress) as client,
+        ):
+            client.retries = 0  # offline must not hold add-sip up: `nav update` retries
+            report = fetch_history(
+                store=runtime.store, client=client, scheme_code=code,
+                start=sip.start_date, end=today,
+            )  # fmt: skip
+    except MftrackError as exc:
+        runtime.warn(f"the SIP is recorded, but its NAV history was not fetched "
+                     f"({exc.message}); {later}")
+        return
+    runtime.info(f"  NAV history: {report.quotes:,} NAVs from {sip.start_date} via {report.kind}.")
 
 
 @app.command("history")

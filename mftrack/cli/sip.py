@@ -90,6 +90,10 @@ def add_sip(
     warning = sips.purchase_warning(store, found)
     if warning:
         runtime.warn(warning)
+    # issue 10 flow 1 (b-daemon): value the new SIP at once; kept to this one call.
+    from mftrack.cli.nav import fetch_history_for_new_sip
+
+    fetch_history_for_new_sip(runtime, sip)
 
 
 @app.command("sips")

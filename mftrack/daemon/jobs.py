@@ -103,17 +103,13 @@ class NavPullJob:
         return next_nav_poll(earliest, plan=self.plan, progress=self.progress)
 
     def run(self, now: datetime) -> JobResult:
-        from mftrack.adapters.amfi.navall import parse_navall
-        from mftrack.services.navs import store_parsed
+        from mftrack.services.navs import pull_navall
 
         self.last_poll = now
         ctx, today, day = self.ctx, _today(now), business_day(now, self.plan)
         before = ctx.summary(today)
         with ctx.make_client() as client:
-            text = client.fetch_navall()
-            origin = client.navall_url
-        parsed = parse_navall(text)
-        report = store_parsed(ctx.store, parsed, origin=origin)
+            parsed, report = pull_navall(store=ctx.store, client=client)
         arrival = judge_arrival(
             day=day,
             now=now,
@@ -193,7 +189,8 @@ class SyncJob:
         self.ctx = ctx
 
     def first_run(self, now: datetime) -> datetime:
-        return now
+        timetable = self.ctx.timetable
+        return now + min(timetable.sync_offset, timetable.sync_every)
 
     def next_run(self, now: datetime) -> datetime:
         return now + self.ctx.timetable.sync_every

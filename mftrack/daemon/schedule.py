@@ -18,7 +18,7 @@ polling early.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import count
@@ -71,21 +71,26 @@ class NavPlan:
     grace: timedelta = timedelta(minutes=10)  # AMFI's site lags its own deadline a little
     every: timedelta = timedelta(minutes=20)
     always_open: bool = False  # one all-day window per day, polled every `every` regardless
+    jitter: timedelta = timedelta(0)  # this installation's offset from each window's start
 
     def windows_opening_on(self, day: date) -> list[Window]:
         """The windows that open on calendar day `day`, in time order."""
         if self.always_open:
             start = _at(day, time(0))
             return [Window(day, WindowKind.EVENING, start, start + _ONE_DAY - timedelta.resolution)]
+        shift = self.jitter
         return [
             Window(
                 day - _ONE_DAY,
                 WindowKind.MORNING,
-                _at(day, self.morning_start),
+                _at(day, self.morning_start) + shift,
                 _at(day, self.morning_end),
             ),
             Window(
-                day, WindowKind.EVENING, _at(day, self.evening_start), _at(day, self.evening_end)
+                day,
+                WindowKind.EVENING,
+                _at(day, self.evening_start) + shift,
+                _at(day, self.evening_end),
             ),
         ]
 
@@ -170,6 +175,7 @@ class Timetable:
     history_retry_base: timedelta = timedelta(minutes=15)
     history_retry_cap: timedelta = timedelta(days=1)
     compressed: timedelta | None = None
+    sync_offset: timedelta = timedelta(0)  # the first sync waits this long (jitter)
 
     @classmethod
     def standard(cls, *, sync_interval_minutes: int = 30) -> Timetable:
@@ -187,6 +193,15 @@ class Timetable:
             history_retry_cap=step * 8,
             compressed=step,
         )
+
+    def jittered(self, offset: timedelta) -> Timetable:
+        """This installation's spot (`offset`, from `daemon.jitter_minutes`): NAV polls start
+        `offset` after each window opens and the first sync waits `offset` (capped by the sync
+        interval), so daemons everywhere do not all call AMFI and Supabase in the same minute
+        once AMFI publishes. The compressed bench timetable is left as it is."""
+        if self.compressed is not None or offset <= timedelta(0):
+            return self
+        return replace(self, nav=replace(self.nav, jitter=offset), sync_offset=offset)
 
     def next_daily(self, now: datetime, at: time) -> datetime:
         if self.compressed is not None:

@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mftrack.config import Paths, Settings
@@ -44,6 +44,22 @@ def timetable_for(settings: Settings, environ: Mapping[str, str] | None = None) 
     return Timetable.standard(sync_interval_minutes=settings.daemon_sync_interval_minutes)
 
 
+JITTER_KEY = "daemon.jitter_fraction"  # meta: this installation's spot in [0, 1)
+
+
+def jitter_for(store: Any, settings: Settings) -> timedelta:
+    """`daemon.jitter_minutes` times this installation's fraction, drawn once at random and
+    kept in the database, so a restart keeps its spot and installations spread evenly."""
+    import random
+
+    fraction_text = store.get_meta(JITTER_KEY)
+    if not fraction_text:
+        fraction_text = repr(random.random())
+        store.set_meta(JITTER_KEY, fraction_text)
+    seconds = settings.daemon_jitter_minutes * 60 * float(fraction_text)
+    return timedelta(seconds=round(seconds))
+
+
 def stop_on_signals(stop: threading.Event) -> Callable[[], int | None]:
     """Make SIGTERM and SIGINT set `stop`; returns a function telling which signal came."""
     received: list[int] = []
@@ -70,7 +86,9 @@ def amfi_client_factory(settings: Settings, stop: threading.Event) -> Callable[[
             settings.mfapi_base_url,
             timeout=settings.network_timeout,
             retries=settings.network_retries,
+            deadline=settings.network_deadline,
             sleep=stop.wait,
+            on_retry=logging.getLogger("mftrack.daemon.network").info,
         )
 
     return make
@@ -103,6 +121,7 @@ def run_daemon(
         handlers = configure_logging(paths.log_dir, level=level, clock=clock)
         store = LocalStore(paths.database, backup_dir=paths.backup_dir)
         try:
+            timetable = timetable.jittered(jitter_for(store, settings))
             ctx = JobContext(
                 store=store,
                 settings=settings,
@@ -120,6 +139,8 @@ def run_daemon(
                 execute=run_in_worker(stop, grace=STOP_GRACE),
             )
             mode = f", compressed to {timetable.compressed}" if timetable.compressed else ""
+            if timetable.sync_offset:
+                mode += f", jitter {timetable.sync_offset}"
             log.info("daemon started (pid %d, data %s%s)", os.getpid(), paths.data_dir, mode)
             with contextlib.suppress(JobAbandoned):  # logged by the runner; exit all the same
                 runner.run()

@@ -420,6 +420,11 @@ def _summarise_scheme(
     return summary, outflows
 
 
+# Every warning about missing NAVs names the one command that fixes it (issue 10, flow 1):
+# it pulls the latest NAVs and fetches the history gaps of due instalments.
+FIX_COMMAND = "mftrack nav update"
+
+
 def _scheme_warnings(
     s: SchemeSummary, navs: NavSeries, as_of: date, max_roll_days: int
 ) -> list[str]:
@@ -427,22 +432,25 @@ def _scheme_warnings(
     if s.instalments == 0 and s.pending == 0 and s.nav_gaps == 0:
         return []  # nothing due yet on as_of: no NAV is needed, so nothing to warn about
     if not len(navs):
-        return [f"{label}: no NAV history at all; its {s.pending} instalments are pending"]
+        return [
+            f"{label}: no NAV history at all; its {s.pending} instalments are pending "
+            f"(`{FIX_COMMAND}` fetches it)"
+        ]
     warnings: list[str] = []
     if s.nav_date is None:
-        warnings.append(f"{label}: no NAV on or before {as_of}")
+        warnings.append(f"{label}: no NAV on or before {as_of} (`{FIX_COMMAND}` fetches it)")
     elif s.stale:
         days = (as_of - s.nav_date).days
         warnings.append(
             f"{label}: latest NAV is from {s.nav_date}, {days} days before {as_of}; "
-            f"its value may be out of date"
+            f"its value may be out of date (`{FIX_COMMAND}` brings the latest)"
         )
     if s.pending:
         due = s.lots.due_dates(_PENDING)
         warnings.append(
             f"{label}: {s.pending} instalment{'s' if s.pending > 1 else ''} due {due[0]}"
             + (f" to {due[-1]}" if len(due) > 1 else "")
-            + " pending: no NAV on or after the due date yet (`mftrack nav pull`)"
+            + f" pending: no NAV on or after the due date yet (`{FIX_COMMAND}`)"
         )
     late = s.lots.late_due_dates()
     if late:
@@ -450,14 +458,14 @@ def _scheme_warnings(
             f"{label}: {len(late)} instalment{'s' if len(late) > 1 else ''} (first due "
             f"{late[0]}) allotted at a NAV more than {LATE_ALLOTMENT_DAYS} days after "
             f"the due date: a long closure, or NAVs missing locally "
-            f"(`mftrack nav history {s.scheme_code}` fetches them)"
+            f"(`{FIX_COMMAND}` fetches them)"
         )
     if s.nav_gaps:
         due = s.lots.due_dates(_NAV_GAP)
         warnings.append(
             f"{label}: {s.nav_gaps} instalments due {due[0]} to {due[-1]} have no NAV "
             f"within {max_roll_days} days of the due date (a gap in the NAV history); "
-            f"they are left out of the totals"
+            f"they are left out of the totals until `{FIX_COMMAND}` fetches that history"
         )
     return warnings
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mftrack.domain.portfolio import FIX_COMMAND  # named by every warning about missing NAVs
 from mftrack.errors import MftrackError, NetworkError, NotFoundError
 from mftrack.services.history_gaps import suspect_schemes
 
@@ -30,9 +31,10 @@ if TYPE_CHECKING:
 
     Computed = tuple[PortfolioSummary, dict[int, NavSeries]]
 
+__all__ = ["FIX_COMMAND", "fill_history_gaps", "update_navs"]
+
 CHECKED_KEY = "daemon.history_checked.{code}"
 RETRY_KEY = "daemon.history_retry.{code}"
-FIX_COMMAND = "mftrack nav update"  # named by every warning about missing NAVs
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +249,10 @@ def update_navs(
     )  # fmt: skip
     changed = bool(gaps.navs_written) or middle is not before
     after = portfolio_now(store, today, settings) if changed else middle
+    if changed:  # the daemon's precomputed valuation series (the dashboard reads it)
+        from mftrack.services.valuations import refresh_valuations
+
+        refresh_valuations(store=store, as_of=today, computed=after)
     if pull_error is not None and not gaps.fetched:
         raise pull_error
     return UpdateReport(pull, pull_error, gaps, allotted_message(before[0], after[0]))

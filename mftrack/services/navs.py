@@ -148,14 +148,39 @@ def import_files(
     return reports, failures
 
 
-def pull_latest(*, store: LocalStore, client: Any) -> ImportReport:
-    """Download AMFI's NAVAll.txt and store every scheme with its latest NAV."""
+PULL_ROWS_KEY = "nav.pull_rows.{origin}"  # meta: scheme rows in the last good pull of a URL
+SHRUNK_BELOW = 0.9  # a pull with fewer rows than 90 % of the previous one is refused
+
+
+def pull_navall(*, store: LocalStore, client: Any) -> tuple[ParsedNavFile, ImportReport]:
+    """Download AMFI's NAVAll.txt and store every scheme with its latest NAV.
+
+    A file with far fewer scheme rows than the previous pull from the same address is refused
+    before anything is stored: a download cut at a line boundary, with no Content-Length to
+    show it, looks complete otherwise (AMFI's file changes by a handful of schemes a day:
+    14,150 rows on 10 and 11 Dec 2025, 12,863-15,834 over 2017-2026).
+    """
     from mftrack.adapters.amfi.navall import parse_navall
 
     text = client.fetch_navall()
     parsed = parse_navall(text)
-    report = store_parsed(store, parsed, origin=client.navall_url)
-    return report
+    origin = client.navall_url
+    key = PULL_ROWS_KEY.format(origin=origin)
+    previous = int(store.get_meta(key) or 0)
+    if parsed.rows < previous * SHRUNK_BELOW:
+        raise NetworkError(
+            f"NAVAll.txt from {origin} has {parsed.rows:,} scheme rows, far fewer than the "
+            f"{previous:,} of the previous pull: it looks cut short; nothing was stored",
+            hint="retry later (the next pull usually gets the whole file)",
+        )
+    report = store_parsed(store, parsed, origin=origin)
+    store.set_meta(key, str(parsed.rows))
+    return parsed, report
+
+
+def pull_latest(*, store: LocalStore, client: Any) -> ImportReport:
+    """`pull_navall`, for callers that only need the report."""
+    return pull_navall(store=store, client=client)[1]
 
 
 def default_history_start(store: LocalStore, scheme_code: int, today: date) -> date:

@@ -7,8 +7,15 @@ made, so importing `AmfiClient` stays cheap. What it guards against (amfi-format
   page, sometimes with HTTP 200: every AMFI body must start with `Scheme Code;`;
 * AMFI answers a bad history request with an HTML frameset and HTTP 200 (same check);
 * the text is UTF-8 (`’`, `–` in names), never Latin-1;
-* connection errors, timeouts, 5xx and 429 are retried with exponential backoff, then become
-  `NetworkError`; other 4xx fail at once (`NotFoundError` for 404, else `RemoteDataError`).
+* a body cut short is refused, also when the server sent no Content-Length (nothing at the
+  HTTP level shows the cut then): AMFI's texts always end with a line ending (amfi-formats.md
+  1.3, 2.2), mfapi.in's JSON with `}`; a truncated body is retried like a dropped connection;
+* connection errors, timeouts, cut bodies, 5xx and 429 are retried with exponential backoff,
+  then become `NetworkError`; AMFI's 404 (its address moved) is `RemoteDataError`, mfapi.in's
+  404 (it does not know the scheme) `NotFoundError`, other 4xx `RemoteDataError`;
+* `deadline` bounds a whole download, retries and their waits included: a server trickling
+  bytes just fast enough to beat the per-read `timeout` cannot hold a command (or the daemon)
+  for longer. Each retry is announced through `on_retry` ("retrying in 4 s (2 of 4)").
 """
 
 from __future__ import annotations
@@ -35,24 +42,42 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int | None], None]
 """Called as `progress(downloaded_bytes, total_bytes_or_None)` while a body streams in."""
+OnRetry = Callable[[str], None]
+"""Called with a line such as "AMFI's NAVAll.txt: HTTP 503; retrying in 4 s (2 of 4)"."""
 
 HISTORY_WINDOW_DAYS = 90  # amfi-formats.md 2.1: maximum range undocumented; others use 60-100
 USER_AGENT = f"mftrack/{__version__} (+https://github.com/mftrack/mftrack)"
 _AMFI_MAGIC = "Scheme Code;"
 
 
-class _Source:
-    """What is being fetched: for messages and hints."""
+def _ends_with_line_end(text: str) -> bool:
+    """AMFI's text whose last line is whole (anything else is judged by `_amfi_text`)."""
+    return not strip_preamble(text).startswith(_AMFI_MAGIC) or text.endswith("\n")
 
-    def __init__(self, what: str, config_key: str, default: str) -> None:
+
+def _ends_json_object(text: str) -> bool:
+    """mfapi.in's JSON that ends (anything else is judged by `fetch_mfapi`)."""
+    return not strip_preamble(text).startswith("{") or text.rstrip().endswith("}")
+
+
+class _Source:
+    """What is being fetched: for messages and hints, and how a complete body ends."""
+
+    def __init__(
+        self, what: str, config_key: str, default: str, complete: Callable[[str], bool]
+    ) -> None:
         self.what = what
         self.hint = f"check your connection, or set {config_key} (default {default})"
         self.config_key = config_key
+        self.complete = complete
 
 
-_NAVALL = _Source("AMFI's NAVAll.txt", "amfi.navall_url", NAVALL_URL)
-_HISTORY = _Source("AMFI's NAV history report", "amfi.history_url", HISTORY_URL)
-_MFAPI = _Source("mfapi.in", "mfapi.base_url", MFAPI_BASE)
+# AMFI's files end with CRLF, and since 2019 with an empty line too (amfi-formats.md 1.3).
+_NAVALL = _Source("AMFI's NAVAll.txt", "amfi.navall_url", NAVALL_URL, _ends_with_line_end)
+_HISTORY = _Source(
+    "AMFI's NAV history report", "amfi.history_url", HISTORY_URL, _ends_with_line_end
+)
+_MFAPI = _Source("mfapi.in", "mfapi.base_url", MFAPI_BASE, _ends_json_object)
 
 
 def history_windows(
@@ -77,8 +102,9 @@ class AmfiClient:
 
     `retries` is the number of retries after the first attempt; the n-th retry waits
     `backoff * 2**(n-1)` seconds, or the server's `Retry-After` seconds when that is at most
-    `max_retry_after` (a longer wait ends the attempts at once). `sleep` is injectable for tests.
-    Use as a context manager, or call `close()`.
+    `max_retry_after` (a longer wait ends the attempts at once). `deadline` (seconds) bounds
+    each download as a whole, retries included; `clock` (monotonic seconds) and `sleep` are
+    injectable. Use as a context manager, or call `close()`.
     """
 
     def __init__(
@@ -94,6 +120,9 @@ class AmfiClient:
         sleep: Callable[[float], None] = time.sleep,
         max_retry_after: float = 60.0,
         transport: Any = None,
+        deadline: float = 120.0,
+        on_retry: OnRetry | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.navall_url = navall_url
         self.history_url = history_url
@@ -104,6 +133,9 @@ class AmfiClient:
         self.progress = progress
         self.max_retry_after = max_retry_after
         self._sleep = sleep
+        self.deadline = deadline
+        self.on_retry = on_retry
+        self._clock = clock
         self._transport = transport  # an httpx transport, for tests that avoid sockets
         self._http: httpx.Client | None = None
 
@@ -190,12 +222,22 @@ class AmfiClient:
         reason = ""
         cause: BaseException | None = None
         wait = 0.0
+        ends = self._clock() + self.deadline
         for attempt in range(self.retries + 1):
             if attempt:
+                if self._clock() + wait >= ends:
+                    raise self._past_deadline(source, reason) from cause
+                if self.on_retry is not None:
+                    self.on_retry(
+                        f"{source.what}: {reason}; retrying in {wait:g} s "
+                        f"({attempt} of {self.retries})"
+                    )
                 self._sleep(wait)
             wait = self.backoff * 2**attempt  # before the next attempt, unless Retry-After
             try:
-                status, headers, body = self._once(client, url, params)
+                status, headers, body = self._once(client, url, params, ends)
+            except _DeadlinePassed:
+                raise self._past_deadline(source, reason) from cause
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                 message = f"bad URL for {source.what}: {url!r} ({exc})"
                 raise ConfigError(message, hint=f"fix {source.config_key}") from exc
@@ -206,11 +248,17 @@ class AmfiClient:
                 message = f"{source.what}: the response could not be decoded ({exc})"
                 raise RemoteDataError(message, hint=source.hint) from exc
             except httpx.TransportError as exc:  # connect/read errors, timeouts, dropped links
+                if self._clock() >= ends:
+                    raise self._past_deadline(source, _describe(exc)) from exc
                 reason, cause = _describe(exc), exc
                 continue
             if 200 <= status < 300:
                 # UTF-8, never Latin-1 (amfi-formats.md 1.3); a BOM is dropped.
-                return body.decode("utf-8", "replace").lstrip("\ufeff")
+                text = body.decode("utf-8", "replace").lstrip("\ufeff")
+                if text and not source.complete(text):
+                    reason, cause = _cut_short(len(body), source), None
+                    continue
+                return text
             if status == 429 or status >= 500:
                 reason, cause = f"HTTP {status}", None
                 retry_after = _retry_after(headers)
@@ -223,10 +271,13 @@ class AmfiClient:
                         )
                     wait = retry_after
                 continue
-            if status == 404:
-                if not_found:
-                    raise NotFoundError(not_found)
-                raise NotFoundError(f"{source.what}: HTTP 404 Not Found at {url}", hint=source.hint)
+            if status == 404 and not_found:
+                raise NotFoundError(not_found)
+            if status == 404:  # AMFI's address moved: nothing the user named is missing
+                raise RemoteDataError(
+                    f"{source.what}: HTTP 404 Not Found at {url}",
+                    hint=f"the address may have moved; set {source.config_key}",
+                )
             message = f"{source.what} answered HTTP {status} for {url}"
             raise RemoteDataError(message, hint=source.hint)
         tries = self.retries + 1
@@ -236,11 +287,26 @@ class AmfiClient:
             hint=source.hint,
         ) from cause
 
+    def _past_deadline(self, source: _Source, reason: str) -> NetworkError:
+        after = f" (last problem: {reason})" if reason else ""
+        return NetworkError(
+            f"gave up on {source.what} after {self.deadline:g} s, the network.deadline{after}",
+            hint=f"the server is too slow right now; retry later, or raise network.deadline; "
+            f"{source.hint}",
+        )
+
     def _once(
-        self, client: httpx.Client, url: str, params: Mapping[str, str] | None
+        self, client: httpx.Client, url: str, params: Mapping[str, str] | None, ends: float
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """One GET, streamed so that `progress` can follow a large body."""
-        with client.stream("GET", url, params=params) as response:
+        """One GET, streamed so that `progress` can follow a large body; no read may wait
+        past `ends` (monotonic seconds), and the body must be complete by then."""
+        import httpx
+
+        left = ends - self._clock()
+        if left <= 0:
+            raise _DeadlinePassed
+        timeout = httpx.Timeout(min(self.timeout, left))
+        with client.stream("GET", url, params=params, timeout=timeout) as response:
             if not 200 <= response.status_code < 300:
                 response.read()
                 return response.status_code, response.headers, b""
@@ -253,7 +319,18 @@ class AmfiClient:
                 chunks.append(chunk)
                 if progress is not None:
                     progress(response.num_bytes_downloaded, total)
+                if self._clock() >= ends:
+                    raise _DeadlinePassed
             return response.status_code, response.headers, b"".join(chunks)
+
+
+class _DeadlinePassed(Exception):
+    """The whole-download deadline passed in the middle of a request."""
+
+
+def _cut_short(size: int, source: _Source) -> str:
+    end = "the JSON stops before its `}`" if source is _MFAPI else "its last line is cut"
+    return f"the download was cut short ({size:,} bytes; {end})"
 
 
 def _amfi_text(text: str, url: str, source: _Source) -> str:

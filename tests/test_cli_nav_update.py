@@ -61,7 +61,7 @@ def test_nav_update_fills_the_gap_that_a_new_sip_shows(loopback: LoopbackServer)
     data, warnings = summary(env)
     assert data["total"]["instalments"] == 1  # only 10 Dec rolls to the 11-Dec NAV
     assert "a gap in the NAV history" in warnings
-    assert "`mftrack nav update` fetches that history" in warnings
+    assert "run `mftrack nav update`" in warnings
 
     result = run_cli("nav", "update", "--json", env=env)
     assert result.exit_code == 0, result.stderr

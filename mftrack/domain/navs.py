@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
+from operator import lt
 
 from mftrack.domain.schemes import NavQuote
 
@@ -34,13 +35,20 @@ class NavSeries:
     _navs: tuple[Decimal, ...]
 
     def __init__(self, points: Iterable[tuple[date, Decimal]] = ()) -> None:
-        by_date: dict[date, Decimal] = {}
-        for nav_date, nav in points:
-            if nav > 0:
-                by_date[nav_date] = nav
-        ordered = sorted(by_date.items())
-        self._dates = tuple(d for d, _ in ordered)
-        self._navs = tuple(n for _, n in ordered)
+        pairs = points if isinstance(points, (list, tuple)) else list(points)
+        dates = tuple(d for d, _ in pairs)
+        navs = tuple(n for _, n in pairs)
+        # The store hands over ascending, positive NAVs: check that (in C) before sorting.
+        if not (all(map(lt, dates, dates[1:])) and (not navs or min(navs) > 0)):
+            by_date: dict[date, Decimal] = {}
+            for nav_date, nav in pairs:
+                if nav > 0:
+                    by_date[nav_date] = nav
+            ordered = sorted(by_date.items())
+            dates = tuple(d for d, _ in ordered)
+            navs = tuple(n for _, n in ordered)
+        self._dates = dates
+        self._navs = navs
         self._weekdays: tuple[tuple[int, ...] | None, tuple[date, ...]] | None = None
 
     @classmethod

@@ -91,25 +91,28 @@ pid = os.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
-print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status),
-      file=sys.stderr)
+print(time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+      os.waitstatus_to_exitcode(status), file=sys.stderr)
 """
 
 
-def measured(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
-    """(wall seconds, peak RSS in KiB) of one process."""
+def measured(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS in KiB) of one process."""
     proc = subprocess.run([sys.executable, "-c", _TIMER, *args], env=env, cwd=cwd,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     *messages, last = proc.stderr.strip().splitlines()
-    elapsed, rss, code = last.split()
+    elapsed, cpu, rss, code = last.split()
     if code != "0":
         raise SystemExit(f"{args} failed: {chr(10).join(messages)[-500:]}")
-    return float(elapsed), int(rss)
+    return float(elapsed), float(cpu), int(rss)
 
 
-def best(args: list[str], env: dict[str, str], cwd: Path, repeat: int) -> tuple[float, int]:
+def best(
+    args: list[str], env: dict[str, str], cwd: Path, repeat: int
+) -> tuple[float, float, int]:
+    """Best wall time, best CPU time and the largest peak RSS of `repeat` runs."""
     runs = [measured(args, env, cwd) for _ in range(repeat)]
-    return min(t for t, _ in runs), max(rss for _, rss in runs)
+    return (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs))
 
 
 def main() -> None:
@@ -151,20 +154,22 @@ def main() -> None:
                                summarise(subset, navs_by_scheme, names, AS_OF), args.repeat)
             instalments = summarise(subset, navs_by_scheme, names, AS_OF).total.instalments
             run_env = {**env, "MFTRACK_HOME": str(home), "MFTRACK_TODAY": AS_OF.isoformat()}
-            floor, floor_rss = best([sys.executable, str(FLOOR), str(home / "mftrack.db"),
-                                     AS_OF.isoformat()], run_env, scratch, args.repeat)
-            cli, cli_rss = best([sys.executable, "-m", "mftrack", "summary", "--json"],
-                                run_env, scratch, args.repeat)
+            floor, floor_cpu, floor_rss = best(
+                [sys.executable, str(FLOOR), str(home / "mftrack.db"), AS_OF.isoformat()],
+                run_env, scratch, args.repeat)
+            cli, cli_cpu, cli_rss = best([sys.executable, "-m", "mftrack", "summary", "--json"],
+                                         run_env, scratch, args.repeat)
             print(f"-- {sips:,} SIPs, {instalments:,} instalments")
             print(line("  in-process: load NAV histories", load))
             print(line("  in-process: valuation", value)
                   + f"  {value / instalments * 1e6:5.2f} us/instalment")
             print(line("  floor process (bench/floor_summary.py)", floor)
-                  + f"  peak {floor_rss / 1024:6.1f} MiB")
+                  + f"  cpu {floor_cpu * 1000:6.0f} ms  peak {floor_rss / 1024:6.1f} MiB")
             print(line("  mftrack summary --json (whole process)", cli, floor,
                        "goal <= 1.5x" if sips == 1000 else "")
-                  + f"  peak {cli_rss / 1024:6.1f} MiB"
-                  + f"  {cli / instalments * 1e6:5.2f} us/instalment")
+                  + f"  cpu {cli_cpu * 1000:6.0f} ms ({cli_cpu / floor_cpu:4.2f}x)"
+                  + f"  peak {cli_rss / 1024:6.1f} MiB  {cli / instalments * 1e6:5.2f} us/inst")
+        print(f"load average while measuring: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

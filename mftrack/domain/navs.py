@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
+from itertools import compress
 from operator import lt
 
 from mftrack.domain.schemes import NavQuote
@@ -83,7 +84,8 @@ class NavSeries:
         weekday (then the dates are the series' own).
         """
         if self._weekdays is None:
-            positions = [k for k, d in enumerate(self._dates) if d.weekday() < 5]
+            weekday = map((5).__gt__, map(date.weekday, self._dates))  # in C: every scheme
+            positions = list(compress(range(len(self._dates)), weekday))
             if len(positions) == len(self._dates):
                 self._weekdays = (None, self._dates)
             else:

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from itertools import pairwise
+from itertools import compress, pairwise, repeat
+from operator import sub
 from typing import overload
 
 from mftrack.analytics.returns import xirr
@@ -241,10 +242,9 @@ class _SchemeBook:
         self.outflows: list[Decimal | None] = [None] * len(self.dates)  # by NAV index
         # NAV positions a search can end far from its start at (see _exceptions).
         reach = min(self.max_roll, _LATE)
-        self.spaced = [0] + [
-            p for p in range(1, len(self.pick_dates))
-            if self.pick_dates[p] - self.pick_dates[p - 1] > reach
-        ]  # fmt: skip
+        picked = self.pick_dates  # the maps below run in C: this is done for every scheme
+        apart = map(reach.__lt__, map(sub, picked[1:], picked[:-1]))
+        self.spaced = [0, *compress(range(1, len(picked)), apart)]
 
     def add(self, sip_id: str, due_dates: list[date], amounts: list[Decimal]) -> None:
         """Allot one SIP's instalments, oldest first.
@@ -264,10 +264,11 @@ class _SchemeBook:
             previous_day_targets(due_dates)
         )
         pick_dates = self.pick_dates
-        found = [bisect_left(pick_dates, day) for day in searched]  # F2/F3, non-decreasing
+        # F2/F3: the NAV position of each (non-decreasing); map() keeps the loop in C
+        found = list(map(bisect_left, repeat(pick_dates, n), searched))
         ok = bisect_left(found, self.usable)  # found[ok:] is after as_of: PENDING
         pick = self.pick
-        index = found[:ok] if pick is None else [pick[p] for p in found[:ok]]
+        index = found[:ok] if pick is None else list(map(pick.__getitem__, found[:ok]))
         cut = bisect_left(index, self.stamp_from)  # F1: rows from here pay stamp duty
         gaps, late = self._exceptions(found, ok, due_dates, searched)
         units = self._price(index, amounts, cut, gaps)
@@ -322,9 +323,12 @@ class _SchemeBook:
         for a, b in pairwise(sorted(cuts)):
             amount = amounts[a]
             duty, net = split_stamp_duty(amount, dates[index[a]] + self.lag)
-            run: list[Decimal | None] = [
-                (net / navs[i]).quantize(quantum, rounding) for i in index[a:b]
-            ]
+            # F5: units = net / NAV, to `quantum` with `rounding`, for every row of the run
+            run: list[Decimal | None] = list(map(
+                Decimal.quantize,
+                map(net.__truediv__, map(navs.__getitem__, index[a:b])),
+                repeat(quantum), repeat(rounding),
+            ))  # fmt: skip
             held = index[a:b]
             for k in (k for k in gaps if a <= k < b):  # rare: drop the gap rows
                 run[k - a] = None

@@ -250,9 +250,10 @@ class _SchemeBook:
         """Allot one SIP's instalments, oldest first.
 
         The hot path of every summary (180,000 instalments for 1,000 SIPs), so it works on
-        whole lists: the NAV positions in one comprehension, then runs of instalments that
-        share an amount and a stamp-duty status, each priced in one comprehension. Rare cases
-        (gaps, late allotments) are found from the few NAV positions that can produce them.
+        whole lists with `map` (the per-row work runs in C): the NAV positions in one pass,
+        then runs of instalments that share an amount and a stamp-duty status, each priced in
+        one pass. Rare cases (gaps, late allotments) are found from the few NAV positions that
+        can produce them (`_exceptions`), not by looking at every row.
         """
         c = self.cols
         n = len(due_dates)
@@ -309,7 +310,7 @@ class _SchemeBook:
 
         Rows are taken in runs with one amount (a step-up or an amount change starts a new
         run) and one stamp-duty status (rows from `cut` on pay it, F1), each run priced in one
-        comprehension.
+        pass.
         """
         dates, navs, quantum, rounding = self.dates, self.navs, self.quantum, self.rounding
         flows = self.outflows

@@ -93,7 +93,7 @@ BAD_SIPS = [
     ({**GOOD_SIP, "amount": "abc"}, 400, "is not a number"),
     ({**GOOD_SIP, "amount": "-5"}, 400, "must be more than zero"),
     ({**GOOD_SIP, "amount": "100.001"}, 400, "fractions of a paisa"),
-    ({**GOOD_SIP, "start": "31-31-2024"}, 400, "is not a date"),
+    ({**GOOD_SIP, "start": "31-31-2024"}, 400, "is not a YYYY-MM-DD date"),
     ({**GOOD_SIP, "end": "2023-01-01"}, 400, "is before"),
     ({**GOOD_SIP, "day": 32}, 400, "from 1 to 31"),
     ({**GOOD_SIP, "step_up": "150%"}, 400, "between 0% and 100%"),

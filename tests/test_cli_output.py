@@ -85,3 +85,27 @@ def test_ohlc_candles_stay_chart_sized_when_piped() -> None:
     result = run_subprocess("chart", "ohlc", str(CODES[0]), env={**TODAY, "COLUMNS": "80"})
     assert result.exit_code == 0, result.stderr
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_scheme_show_text_lists_the_schemes_details_from_its_file() -> None:
+    """Issue 15: `scheme show`'s text output, against the mfapi file read without mftrack."""
+    from datetime import date, datetime
+
+    raw = json.loads(mfapi_file(122639).read_text(encoding="utf-8"))
+    meta = raw["meta"]
+    rows = [(datetime.strptime(r["date"], "%d-%m-%Y").date(), r["nav"]) for r in raw["data"]
+            if float(r["nav"]) > 0]
+    last_day, last_nav = max(rows)
+    assert run_cli("-q", "nav", "import", str(mfapi_file(122639))).exit_code == 0
+    today = date(2025, 12, 20)
+    result = run_subprocess("scheme", "show", "122639", env={"MFTRACK_TODAY": str(today)})
+    assert result.exit_code == 0, result.stderr
+    fields = {line[:14].strip(): line[14:] for line in result.stdout.splitlines()}
+    assert fields["Code"] == "122639"
+    assert fields["Name"] == " ".join(meta["scheme_name"].split())
+    assert fields["Fund house"] == meta["fund_house"]
+    assert fields["Category"] == meta["scheme_category"]
+    assert fields["ISIN"] == meta["isin_growth"]
+    age = (today - last_day).days
+    assert fields["NAV"] == f"{last_nav} on {last_day} ({age} days old)"
+    assert fields["NAVs stored"] == f"{len({d for d, _ in rows}):,}"

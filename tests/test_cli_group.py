@@ -141,10 +141,9 @@ def test_quiet_works_after_every_command() -> None:
 
     def leaves(command, path):  # type: ignore[no-untyped-def]
         subs = getattr(command, "commands", None)
-        if subs is None:
+        if subs is None or command.invoke_without_command:  # `mftrack logs` runs by itself
             yield path, command
-            return
-        for name, sub in subs.items():
+        for name, sub in (subs or {}).items():
             yield from leaves(sub, [*path, name])
 
     missing = [" ".join(path) for path, command in leaves(group, [])

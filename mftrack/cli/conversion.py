@@ -164,15 +164,15 @@ def add_quiet_option(command: Any, *, deep: bool = True) -> None:
     from typer.core import TyperOption
 
     commands = getattr(command, "commands", None)
-    if commands is None:
-        if not any("--quiet" in p.opts for p in command.params):
-            command.params.append(TyperOption(
-                param_decls=["--quiet", "-q"], is_flag=True, default=False, expose_value=False,
-                callback=_quiet, help="Only errors and data, no progress.",
-                type_descriptor=bool_flag_type_descriptor(),
-            ))
-        return
-    for sub in commands.values() if deep else ():
+    # A command, or a group that runs by itself (`mftrack logs`), takes -q.
+    runs = commands is None or getattr(command, "invoke_without_command", False)
+    if runs and not any("--quiet" in p.opts for p in command.params):
+        command.params.append(TyperOption(
+            param_decls=["--quiet", "-q"], is_flag=True, default=False, expose_value=False,
+            callback=_quiet, help="Only errors and data, no progress.",
+            type_descriptor=bool_flag_type_descriptor(),
+        ))
+    for sub in (commands or {}).values() if deep else ():
         add_quiet_option(sub)
 
 

@@ -144,6 +144,12 @@ def test_navs_of_a_scheme_with_weekly_and_monthly_candles(authed: TestClient, ho
     november = next(c for c in body["monthly"] if c["start"] == "2025-11-01")
     assert [Decimal(november[k]) for k in ("open", "high", "low", "close")] == [
         month[0], max(month), min(month), month[-1]]
+    # The last 60 calendar months (January 2021 to December 2025) and the last 52 ISO weeks.
+    assert len(body["monthly"]) == 60
+    assert (body["monthly"][0]["start"], body["monthly"][-1]["start"]) == ("2021-01-01",
+                                                                         "2025-12-01")
+    assert len(body["weekly"]) == 52
+    assert body["weekly"][-1]["start"] == "2025-12-08"  # the Monday of 10 December 2025
     assert authed.get("/navs/999999").status_code == 404
 
 
@@ -317,3 +323,20 @@ def test_report_html_is_one_file_with_the_summary_inside(home: Path) -> None:
     assert data["value_history"][-1]["value"] == data["summary"]["total"]["value"]
     assert not re.search(r'\s(src|href)="(?!data:)', page)  # nothing loaded from anywhere
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
+
+
+def test_served_connections_send_without_waiting_for_acks() -> None:
+    # Nagle's algorithm held every keep-alive response's body ~40 ms for the client's delayed
+    # ACK (measured by bench/bench_web.py); connections accepted by `serve` have it off.
+    import socket
+
+    from mftrack.cli.serve import _bind
+
+    listener = _bind("127.0.0.1", 0)
+    try:
+        with socket.create_connection(listener.getsockname()[:2]):
+            accepted, _ = listener.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        listener.close()

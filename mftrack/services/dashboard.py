@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from mftrack.analytics.timeseries import ohlc
 from mftrack.services.pictures import (
     PortfolioView,
     allocation_view,
-    candles,
     load_portfolio,
     nav_picture,
     value_history,
@@ -55,6 +55,13 @@ def candles_as_list(items: list[Candle]) -> list[dict[str, Any]]:
     ]
 
 
+def candle_window_start(as_of: date) -> date:
+    """The first day whose NAV can open one of the candles shown: the 1st of the month
+    MONTHLY_CANDLES - 1 months before as_of (52 ISO weeks always fit inside)."""
+    months = as_of.year * 12 + as_of.month - 1 - (MONTHLY_CANDLES - 1)
+    return date(months // 12, months % 12 + 1, 1)
+
+
 def nav_chart(
     *, store: LocalStore, view: PortfolioView, scheme_code: int, name: str,
     since: date | None = None,
@@ -64,16 +71,21 @@ def nav_chart(
     picture = nav_picture(store=store, view=view, scheme_code=scheme_code, name=name,
                           since=since)
     as_of = view.summary.as_of
+    window = candle_window_start(as_of)
+    # Candles need only the last five years: reuse the NAVs just read when they reach back
+    # that far, else read that window once (not the scheme's whole history, twice).
+    if picture.navs and picture.navs[0][0] <= window:
+        recent = [p for p in picture.navs if p[0] >= window]
+    else:
+        recent = store.nav_history(scheme_code, start=window, end=as_of)
     return {
         "scheme_code": scheme_code,
         "name": name,
         "navs": [[d.isoformat(), _text(n)] for d, n in picture.navs],
         "purchases": [[d.isoformat(), _text(n)] for d, n in picture.purchases],
         "average_cost": _text(picture.average_cost),
-        "weekly": candles_as_list(candles(store=store, scheme_code=scheme_code, as_of=as_of,
-                                          period="week", limit=WEEKLY_CANDLES)),
-        "monthly": candles_as_list(candles(store=store, scheme_code=scheme_code, as_of=as_of,
-                                           period="month", limit=MONTHLY_CANDLES)),
+        "weekly": candles_as_list(ohlc(recent, "week")[-WEEKLY_CANDLES:]),
+        "monthly": candles_as_list(ohlc(recent, "month")[-MONTHLY_CANDLES:]),
     }
 
 

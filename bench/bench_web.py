@@ -101,6 +101,20 @@ def api(base: str, token: str, db: Path, requests: int, uncached: int) -> None:
         print(fmt("GET /sips/summary, cached", timed(summary, requests), floor))
         print(fmt("GET /sips/summary, uncached (db changed)",
                   timed(summary, uncached, before=lambda: bump(db, counter)), floor))
+        print(fmt("reference: the same services in this process", timed(
+            lambda: in_process_summary(db), uncached), floor))
+
+
+def in_process_summary(db: Path) -> None:
+    """What an uncached request computes, called directly: the server's overhead is the rest."""
+    from mftrack.adapters.sqlite.store import LocalStore
+    from mftrack.services.portfolio import portfolio_summary, summary_as_dict
+
+    store = LocalStore(db, backup_dir=db.parent / "backups")
+    try:
+        summary_as_dict(portfolio_summary(store=store, as_of=AS_OF)[0])
+    finally:
+        store.close()
 
 
 def browser_loads(base: str, token: str, db: Path, loads: int) -> None:

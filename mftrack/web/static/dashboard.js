@@ -373,11 +373,22 @@
       .catch(function (e) { setStatus("Error: " + e.message, "down"); });
   }
 
+  // One fetch at a time: changes that arrive while one is running fold into one more fetch.
+  var loading = false, again = false;
+  function refresh() {
+    if (loading) { again = true; return; }
+    loading = true;
+    load().then(function () {
+      loading = false;
+      if (again) { again = false; refresh(); }
+    });
+  }
+
   function listen() {
     var events = new EventSource("/events");
     events.addEventListener("open", function () { setStatus("live", "live"); });
     events.addEventListener("error", function () { setStatus("reconnecting…", "down"); });
-    events.addEventListener("change", function () { load(); });
+    events.addEventListener("change", refresh);
   }
 
   function formToJson(form) {
@@ -421,7 +432,7 @@
   if (LIVE) {
     setUpForm();
     listen();  // first, so a change made while the page loads is not missed
-    load();
+    refresh();
   } else {
     setStatus("read-only report written " + config.written_on, "");
     document.getElementById("footer").textContent =

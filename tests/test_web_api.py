@@ -89,6 +89,20 @@ def test_post_sip_adds_one_that_sips_and_summary_then_show(authed: TestClient, h
     assert Decimal(new["invested"]) == Decimal(old["invested"]) + 23 * Decimal(2500)
 
 
+def test_post_sip_into_a_segregated_portfolio_is_recorded_with_add_sips_warning(
+        authed: TestClient, home: Path) -> None:
+    from tests.helpers import NAVALL
+
+    imported = cli_in(home, "nav", "import", str(NAVALL / "NAVAll_2025-12-10.txt"))
+    assert imported.exit_code == 0, imported.stderr
+    # 148086 is "UTI - Bond Fund (Segregated - 17022020) - Direct Plan", last NAV 27-Jan-2022.
+    response = authed.post("/sips/", json={**GOOD_SIP, "scheme": "148086"}, headers=ORIGIN)
+    assert response.status_code == 201, response.text
+    [warning] = response.json()["warnings"]
+    assert "segregated portfolio" in warning and "since 2022-01-27" in warning
+    assert authed.post("/sips/", json=GOOD_SIP, headers=ORIGIN).json()["warnings"] == []
+
+
 BAD_SIPS = [
     ({**GOOD_SIP, "amount": "abc"}, 400, "is not a number"),
     ({**GOOD_SIP, "amount": "-5"}, 400, "must be more than zero"),

@@ -141,7 +141,8 @@ def create_app(options: ServeOptions) -> FastAPI:
     @app.post("/sips/", status_code=201, tags=["sips"])
     def post_sip(new: NewSip) -> dict[str, Any]:
         """Record a SIP, validated exactly as `mftrack add-sip` does; nothing is written
-        when any field is wrong."""
+        when any field is wrong. `warnings` holds add-sip's warning for a scheme that may
+        never be bought (segregated, close-ended, no NAV for long)."""
         amount = sip_service.parse_amount(str(new.amount))
         start = require_date(new.start, option="start")
         end = parse_date(new.end, option="end")
@@ -151,7 +152,10 @@ def create_app(options: ServeOptions) -> FastAPI:
             day=new.day, end=end, step_up=sip_service.parse_step_up(new.step_up),
             label=new.label,
         )
-        return {**sip_to_record(sip), "scheme_name": found.display_name}
+        # The same warning add-sip prints: recorded as given, but it may never be bought.
+        warning = sip_service.purchase_warning(store, found)
+        return {**sip_to_record(sip), "scheme_name": found.display_name,
+                "warnings": [warning] if warning else []}
 
     @app.get("/navs/{scheme_code}", tags=["navs"])
     def get_navs(scheme_code: int, as_of: str | None = None, since: str | None = None

@@ -422,7 +422,8 @@
             return;
           }
           result.className = "ok";
-          result.textContent = "Added SIP " + body.id.slice(0, 8) + " (scheme " + body.scheme_code + ").";
+          result.textContent = "Added SIP " + body.id.slice(0, 8) + " (scheme " + body.scheme_code + ")." +
+            body.warnings.map(function (w) { return "\nWarning: " + w; }).join("");
           form.reset();
         })
         .catch(function (e) { result.className = "error"; result.textContent = "Error: " + e.message; });

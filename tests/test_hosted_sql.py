@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -385,6 +385,7 @@ def test_catalog_security_settings(admin: psycopg.Connection) -> None:
         "private.sync_finish",
         "private.sync_replayed_outcomes",
         "private.sync_id_taken",
+        "private.sips_limit_per_user",
     }
     # Neither PUBLIC nor anon may execute any of our functions.
     open_to_public = admin.execute(
@@ -411,6 +412,65 @@ def test_catalog_security_settings(admin: psycopg.Connection) -> None:
         "select reloptions from pg_class where oid = 'public.sip_summary'::regclass"
     ).fetchone()
     assert view_opts == (["security_invoker=true"],)
+
+
+# Who may execute each function of schema `private`, besides its owner (docs/hosted-schema.md
+# "Security"). PUBLIC and anon never; a function missing here may be executed by nobody else.
+_FOR_INVOKER_RPCS = ("sync_begin", "sync_finish", "sync_replayed_outcomes", "sync_is_permanent",
+                     "sync_row_json_sql", "sync_id_taken", "sync_apply", "years_between",
+                     "stepped_amount", "sip_schedule", "sip_summary_rows")
+_FOR_ANY_WRITER = ("sync_table_meta", "iso_date_or_null", "valid_pauses", "valid_money",
+                   "valid_amount_changes")
+PRIVATE_EXECUTE: dict[str, set[str]] = {
+    **{name: {"authenticated"} for name in _FOR_INVOKER_RPCS},
+    **{name: {"authenticated", "service_role"} for name in _FOR_ANY_WRITER},
+}
+
+
+def private_execute_grants(conn: psycopg.Connection) -> dict[str, set[str]]:
+    """Every function in `private` -> the roles (or "PUBLIC") holding EXECUTE on it, other
+    than its owner, from the catalog (an absent ACL means the default: PUBLIC may execute)."""
+    rows = conn.execute(
+        "select p.proname, coalesce(r.rolname, 'PUBLIC') from pg_proc p"
+        " join pg_namespace n on n.oid = p.pronamespace"
+        " cross join lateral aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a"
+        " left join pg_roles r on r.oid = a.grantee"
+        " where n.nspname = 'private' and a.privilege_type = 'EXECUTE'"
+        " and a.grantee <> p.proowner"
+    ).fetchall()
+    names = conn.execute(
+        "select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+        " where n.nspname = 'private'"
+    ).fetchall()
+    grants: dict[str, set[str]] = {name: set() for (name,) in names}
+    for name, grantee in rows:
+        grants[name].add(grantee)
+    return grants
+
+
+def assert_private_execute_as_listed(conn: psycopg.Connection,
+                                     listed: dict[str, set[str]]) -> None:
+    grants = private_execute_grants(conn)
+    assert grants, "no functions in schema private"
+    wrong = {name: roles for name, roles in grants.items() if roles != listed.get(name, set())}
+    assert wrong == {}, wrong
+    for role in ("anon", "authenticated"):  # also through role membership or PUBLIC
+        can = {name for (name,) in conn.execute(
+            "select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+            " where n.nspname = 'private' and has_function_privilege(%s, p.oid, 'execute')",
+            (role,)).fetchall()}
+        assert can == {name for name, roles in listed.items() if role in roles}, role
+
+
+def test_private_functions_are_executable_only_as_listed(admin: psycopg.Connection) -> None:
+    """Issue 9 item 18: per-function revokes; no default privilege protects `private`."""
+    assert_private_execute_as_listed(admin, PRIVATE_EXECUTE)
+    # `alter default privileges in schema private revoke ... from public` stores nothing: a
+    # new function in `private` is executable by PUBLIC unless its migration revokes it.
+    assert admin.execute(
+        "select count(*) from pg_default_acl d join pg_namespace n"
+        " on n.oid = d.defaclnamespace where n.nspname = 'private'"
+    ).fetchone() == (0,)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -684,31 +744,13 @@ def test_deleting_the_account_removes_everything(api: Gateway, admin, new_user) 
         assert count.fetchone() == (0,), table
 
 
-ANOTHER_SYNCED_TABLE = """
-create table public.goals (
-  id uuid primary key,
-  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
-  name text not null,
-  target numeric(14, 2),
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  deleted boolean not null default false,
-  version bigint not null default 0
-);
-create index goals_user_version_id_idx on public.goals (user_id, version, id);
-do $$ begin perform private.register_synced_table('public.goals'); end $$;
-alter table public.goals enable row level security;
-create policy goals_select_own on public.goals
-  for select to authenticated using ((select auth.uid()) = user_id);
-create policy goals_insert_own on public.goals
-  for insert to authenticated with check ((select auth.uid()) = user_id);
-create policy goals_update_own on public.goals
-  for update to authenticated using ((select auth.uid()) = user_id)
-  with check ((select auth.uid()) = user_id);
-revoke all on public.goals from public, anon, authenticated;
-grant select, insert, update on public.goals to authenticated;
-"""
+def _recipe_from_docs() -> str:
+    text = (ROOT / "docs" / "hosted-schema.md").read_text(encoding="utf-8")
+    block = text.split("<!-- recipe: another synced table -->", 1)[1]
+    return block.split("```sql", 1)[1].split("```", 1)[0]
 
+
+ANOTHER_SYNCED_TABLE = _recipe_from_docs()
 
 def test_another_synced_table_is_one_migration(pg_admin_url: str) -> None:
     """The template of docs/hosted-schema.md: a second table shares the user's version."""
@@ -716,6 +758,10 @@ def test_another_synced_table_is_one_migration(pg_admin_url: str) -> None:
         _apply_schema(name)
         with _connect_as_owner(name) as conn:
             conn.execute(ANOTHER_SYNCED_TABLE)
+            conn.commit()
+            # the recipe's helper is as locked down as the migrations' own
+            assert_private_execute_as_listed(
+                conn, {**PRIVATE_EXECUTE, "valid_goal_name": {"authenticated", "service_role"}})
         with _connect(name, autocommit=True) as conn:
             user = uuid.uuid4()
             conn.execute("insert into auth.users (id) values (%s)", (user,))
@@ -1294,6 +1340,92 @@ def test_a_purge_during_a_full_pull_resets_it(api, admin, new_user) -> None:
     liar.take_cursor(Device(api, user).pull_page())
     liar.horizon = 1000
     assert liar.pull_page()["reset"] is True
+
+
+# ------------------------------------------------------------------------------------------------
+# Limits (issue 9 item 19; docs/hosted-schema.md "Limits")
+# ------------------------------------------------------------------------------------------------
+
+
+def _days(count: int) -> list[str]:
+    first = date(2024, 1, 1)
+    return [(first + timedelta(days=2 * i)).isoformat() for i in range(count)]
+
+
+def test_pauses_and_amount_changes_per_sip_are_limited(api: Gateway, new_user) -> None:
+    user = new_user()
+    dev = Device(api, user)
+    pauses = [{"start": d, "end": d} for d in _days(501)]
+    changes = [{"effective": d, "amount": "6000"} for d in _days(501)]
+    ok, many_pauses, many_changes = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    result = dev.push([
+        dev.mutation(ok, sip_fields(pauses=pauses[:500], amount_changes=changes[:500])),
+        dev.mutation(many_pauses, sip_fields(pauses=pauses)),
+        dev.mutation(many_changes, sip_fields(amount_changes=changes)),
+    ])
+    assert result["applied"] == 1
+    assert [(r["id"], r["code"]) for r in result["rejected"]] == [
+        (str(many_pauses), "23514"), (str(many_changes), "23514")]
+    assert "sips_pauses_count_check" in result["rejected"][0]["message"]
+    assert "sips_amount_changes_count_check" in result["rejected"][1]["message"]
+    # one more pause on the SIP at the limit is refused too
+    grown = dev.push([dev.mutation(ok, {"pauses": pauses}, base_version=1)])
+    assert [r["code"] for r in grown["rejected"]] == ["23514"]
+    summary = api.rpc("sip_summary", user=user, p_as_of="2026-01-01")
+    assert summary is not None
+
+
+def _insert_live_sips(admin: psycopg.Connection, user: uuid.UUID, count: int) -> None:
+    with admin.transaction():  # straight into the table: 4,999 pushes would only be slow
+        admin.execute("set local session_replication_role = replica")
+        admin.execute(
+            "insert into public.sips (id, user_id, scheme_code, amount, start_date, sip_day,"
+            " version) select gen_random_uuid(), %s, 120503, 5000, '2024-01-10', 10, 1"
+            " from generate_series(1, %s)", (user, count))
+        admin.execute("insert into public.sync_state (user_id, version) values (%s, 1)", (user,))
+
+
+def test_live_sips_per_user_are_limited(api: Gateway, admin, new_user) -> None:
+    user = new_user()
+    _insert_live_sips(admin, user, 4999)
+    dev = Device(api, user)
+    last, over = uuid.uuid4(), uuid.uuid4()
+    result = dev.push([dev.mutation(last, sip_fields()), dev.mutation(over, sip_fields())])
+    assert result["applied"] == 1
+    assert [(r["id"], r["code"]) for r in result["rejected"]] == [(str(over), "23514")]
+    assert "at most 5000" in result["rejected"][0]["message"]
+    with pytest.raises(pg_errors.CheckViolation):  # create_sip too
+        api.rpc("create_sip", user=user, p_scheme_code=119551, p_amount="2500",
+                p_start_date="2024-03-15")
+    # a tombstone frees its place; undeleting it needs one again
+    freed = dev.push([dev.mutation(last, base_version=2, deleted=True),
+                      dev.mutation(over, sip_fields())])
+    assert freed["applied"] == 2 and freed["rejected"] == []
+    back = dev.push([dev.mutation(last, base_version=3, undelete=True)])
+    assert [r["code"] for r in back["rejected"]] == ["23514"]
+    # edits of live SIPs at the limit are fine
+    edited = dev.push([dev.mutation(over, {"label": "still editable"}, base_version=3)])
+    assert edited["rejected"] == []
+    other = new_user()  # the limit is per user
+    assert Device(api, other).push([Device(api, other).mutation(uuid.uuid4(), sip_fields())])[
+        "applied"] == 1
+
+
+def test_devices_per_user_are_limited(api: Gateway, admin, new_user) -> None:
+    user = new_user()
+    known = Device(api, user)
+    known.push([known.mutation(uuid.uuid4(), sip_fields())])
+    for _ in range(49):
+        admin.execute("insert into public.sync_clients (user_id, client_id) values (%s, %s)",
+                      (user, uuid.uuid4()))
+    with pytest.raises(psycopg.Error) as refused:
+        fresh = Device(api, user)
+        fresh.push([fresh.mutation(uuid.uuid4(), sip_fields())])
+    assert refused.value.sqlstate == "54000"
+    assert "at most 50" in str(refused.value)
+    assert known.push([known.mutation(uuid.uuid4(), sip_fields())])["applied"] == 1
+    assert admin.execute("select count(*) from public.sync_clients where user_id = %s",
+                         (user,)).fetchone() == (50,)
 
 
 # ------------------------------------------------------------------------------------------------

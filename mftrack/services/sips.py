@@ -20,6 +20,7 @@ from mftrack.domain.sips import (
     pause_covering,
 )
 from mftrack.errors import InvalidInputError
+from mftrack.services.limits import check_room_for_sip, check_sip_size
 
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore, StoredScheme
@@ -112,6 +113,7 @@ def add_sip(
         created_at=now,
         updated_at=now,
     )
+    check_room_for_sip(store)
     store.insert_sip(sip)
     return sip
 
@@ -126,6 +128,7 @@ class Edit:
 
 def _save(store: LocalStore, before: Sip, after: Sip) -> Edit:
     after = replace(after, updated_at=_now())
+    check_sip_size(after)
     fields = changed_fields(before, after)
     if set(fields) - {"updated_at"}:
         store.update_sip(before.id, fields)

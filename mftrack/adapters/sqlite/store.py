@@ -336,6 +336,11 @@ class LocalStore:
         with self.reading() as conn:
             return [self._sip_from_row(row) for row in conn.execute(sql).fetchall()]
 
+    def live_sip_count(self) -> int:
+        """SIPs not removed (the account limit of mftrack.services.limits counts these)."""
+        with self.reading() as conn:
+            return int(conn.execute("select count(*) from sips where deleted = 0").fetchone()[0])
+
     def get_sip(self, sip_id: str, *, include_deleted: bool = False) -> Sip:
         """A SIP by full id or unique id prefix (at least 4 characters)."""
         prefix = sip_id.strip().lower()

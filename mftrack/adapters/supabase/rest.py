@@ -16,6 +16,7 @@ Error map (`translate`):
 | `23503` (the JWT's user no longer exists) | `LoginRequiredError` | 77 |
 | `42501` (not allowed) | `CredentialsError` | 8 |
 | `PGRST202`/`42883`/`PGRST205` (RPC missing), 401/404 without a code | `ConfigError` | 6 |
+| `54000` (a limit of the hosted schema: too many devices; HTTP 500) | `ConfigError` | 6 |
 | `22xxx`/`23xxx`/`P0001` for a whole call (a client bug) | `SyncRequestRefused` | 1 |
 | an answer that is not the documented JSON | `RemoteDataError` | 5 |
 
@@ -102,6 +103,12 @@ def _api_error(code: str, message: str, status: int | None, where: str) -> Mftra
         return NetworkError(f"Supabase is rate-limiting requests: {message}",
                             hint="wait a little; " + RETRY_HINT)
     sqlstate = code if len(code) == 5 else ""  # PGRSTnnn codes are 8 characters
+    # A limit of the hosted schema (docs/hosted-schema.md "Limits"). PostgREST answers class 54
+    # with HTTP 500, but retrying cannot help: checked before the transient codes.
+    if code == "54000":
+        return ConfigError(f"Supabase refused this device: {message}",
+                           hint="the project's operator can free places by deleting unused "
+                                "rows of public.sync_clients (docs/hosted-schema.md \"Limits\")")
     if (status or 0) >= 500 or code in _TRANSIENT_CODES \
             or (sqlstate and sqlstate.startswith(_TRANSIENT_PREFIXES)):
         return NetworkError(f"Supabase had a temporary problem (HTTP {status}): {text}",

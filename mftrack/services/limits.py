@@ -1,0 +1,44 @@
+"""Limits shared with the hosted schema (supabase/migrations/20261205090200_limits.sql; the
+table in docs/hosted-schema.md "Limits").
+
+They are far above real use and exist so that one account cannot make the server slow for
+everyone (a SIP with 100,000 pauses took 6.9 s to push and then made `sip_summary` hit the
+statement timeout). The client checks them before it writes, so a change the server would
+refuse is refused at once with a clear message, instead of becoming a dead letter at the
+next sync.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mftrack.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from mftrack.adapters.sqlite.store import LocalStore
+    from mftrack.domain.sips import Sip
+
+MAX_PAUSES = 500  # per SIP
+MAX_AMOUNT_CHANGES = 500  # per SIP
+MAX_SIPS = 5000  # live (not removed) SIPs per account
+MAX_DEVICES = 50  # devices per account: enforced by the server only (`sync_push`)
+
+
+def check_sip_size(sip: Sip) -> None:
+    """A SIP about to be saved has at most MAX_PAUSES pauses and MAX_AMOUNT_CHANGES changes."""
+    for count, limit, what in ((len(sip.pauses), MAX_PAUSES, "pauses"),
+                               (len(sip.amount_changes), MAX_AMOUNT_CHANGES, "amount changes")):
+        if count > limit:
+            raise InvalidInputError(
+                f"SIP {sip.id[:8]} would have {count} {what}; a SIP keeps at most {limit}",
+                hint="record a long break as one pause with --from and --to, or end this SIP "
+                     "(`mftrack stop-sip`) and add a new one")
+
+
+def check_room_for_sip(store: LocalStore) -> None:
+    """Adding one more live SIP stays within MAX_SIPS."""
+    live = store.live_sip_count()
+    if live >= MAX_SIPS:
+        raise InvalidInputError(
+            f"you already have {live} SIPs; mftrack keeps at most {MAX_SIPS}",
+            hint="remove SIPs you no longer need (`mftrack rm-sip`)")

@@ -1352,7 +1352,7 @@ def _days(count: int) -> list[str]:
     return [(first + timedelta(days=2 * i)).isoformat() for i in range(count)]
 
 
-def test_pauses_and_amount_changes_per_sip_are_limited(api: Gateway, new_user) -> None:
+def test_pauses_and_amount_changes_per_sip_are_limited(api: Gateway, admin, new_user) -> None:
     user = new_user()
     dev = Device(api, user)
     pauses = [{"start": d, "end": d} for d in _days(501)]
@@ -1373,6 +1373,19 @@ def test_pauses_and_amount_changes_per_sip_are_limited(api: Gateway, new_user) -
     assert [r["code"] for r in grown["rejected"]] == ["23514"]
     summary = api.rpc("sip_summary", user=user, p_as_of="2026-01-01")
     assert summary is not None
+    # a row stored before the limits (the CHECKs are NOT VALID) can still be removed
+    with admin.transaction():  # store one as the migration found it: around the CHECK
+        definition = admin.execute(
+            "select pg_get_constraintdef(oid) from pg_constraint"
+            " where conname = 'sips_pauses_count_check'").fetchone()[0]
+        assert definition.endswith("NOT VALID")
+        admin.execute("alter table public.sips drop constraint sips_pauses_count_check")
+        admin.execute("set local session_replication_role = replica")
+        admin.execute("update public.sips set pauses = %s where id = %s", (Jsonb(pauses), ok))
+        admin.execute(
+            f"alter table public.sips add constraint sips_pauses_count_check {definition}")
+    removed = dev.push([dev.mutation(ok, base_version=1, deleted=True)])
+    assert removed["applied"] == 1 and removed["rejected"] == []
 
 
 def _insert_live_sips(admin: psycopg.Connection, user: uuid.UUID, count: int) -> None:

@@ -22,7 +22,7 @@ from mftrack.errors import ConfigError
 from mftrack.services import limits
 from tests.helpers import NAVALL, run_cli
 from tests.standin import StandIn
-from tests.test_sync_support import make_device, new_user, server_rows
+from tests.sync_support import make_device, new_user, server_rows
 
 NAVALL_FILE = NAVALL / "NAVAll_2025-12-11.txt"
 
@@ -87,6 +87,15 @@ def test_a_501st_amount_change_is_refused_and_nothing_changes(sip_id: str) -> No
     assert result.exit_code == 2
     assert "would have 501 amount changes; a SIP keeps at most 500" in result.stderr
     assert snapshot() == before
+
+
+def test_a_sip_already_over_the_limit_can_still_be_edited_and_removed(sip_id: str) -> None:
+    """Pulled from a server that stored it before the limits existed."""
+    fill(sip_id, pauses=limits.MAX_PAUSES + 1)
+    assert run_cli("edit-sip", sip_id, "--label", "legacy").exit_code == 0
+    assert run_cli("pause-sip", sip_id, "--from", "2030-01-01").exit_code == 2
+    assert run_cli("rm-sip", sip_id, "--yes").exit_code == 0
+    assert json.loads(run_cli("sips", "--json").stdout) == []
 
 
 def test_the_500th_pause_is_still_accepted(sip_id: str) -> None:

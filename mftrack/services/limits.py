@@ -24,15 +24,19 @@ MAX_SIPS = 5000  # live (not removed) SIPs per account
 MAX_DEVICES = 50  # devices per account: enforced by the server only (`sync_push`)
 
 
-def check_sip_size(sip: Sip) -> None:
-    """A SIP about to be saved has at most MAX_PAUSES pauses and MAX_AMOUNT_CHANGES changes."""
-    for count, limit, what in ((len(sip.pauses), MAX_PAUSES, "pauses"),
-                               (len(sip.amount_changes), MAX_AMOUNT_CHANGES, "amount changes")):
-        if count > limit:
+def check_sip_size(before: Sip, after: Sip) -> None:
+    """A change that adds pauses or amount changes keeps them within MAX_PAUSES and
+    MAX_AMOUNT_CHANGES. (A SIP already over a limit, pulled from a server that stored it before
+    the limits existed, can still be edited otherwise and removed: the server allows that too.)"""
+    checks = ((len(before.pauses), len(after.pauses), MAX_PAUSES, "pauses",
+               "record a long break as one pause with --from and --to"),
+              (len(before.amount_changes), len(after.amount_changes), MAX_AMOUNT_CHANGES,
+               "amount changes", "end this SIP (`mftrack stop-sip`) and add a new one"))
+    for old, new, limit, what, hint in checks:
+        if new > limit and new > old and not after.deleted:
             raise InvalidInputError(
-                f"SIP {sip.id[:8]} would have {count} {what}; a SIP keeps at most {limit}",
-                hint="record a long break as one pause with --from and --to, or end this SIP "
-                     "(`mftrack stop-sip`) and add a new one")
+                f"SIP {after.id[:8]} would have {new} {what}; a SIP keeps at most {limit}",
+                hint=hint)
 
 
 def check_room_for_sip(store: LocalStore) -> None:

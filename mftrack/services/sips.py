@@ -128,7 +128,7 @@ class Edit:
 
 def _save(store: LocalStore, before: Sip, after: Sip) -> Edit:
     after = replace(after, updated_at=_now())
-    check_sip_size(after)
+    check_sip_size(before, after)
     fields = changed_fields(before, after)
     if set(fields) - {"updated_at"}:
         store.update_sip(before.id, fields)

@@ -12,13 +12,17 @@
 --   devices per user          50   private.sync_begin (54000: the whole push is refused)
 --
 -- The CHECKs are added NOT VALID: rows already stored are not re-checked (the migration cannot
--- fail on an existing project), but any later write of such a row must satisfy them.
+-- fail on an existing project), but any later write of such a row must satisfy them, except
+-- its removal.
 
+-- Tombstones are exempt, so a SIP stored before this file with more can still be removed.
 alter table public.sips
   add constraint sips_pauses_count_check
-    check (jsonb_typeof(pauses) <> 'array' or jsonb_array_length(pauses) <= 500) not valid,
+    check (deleted or jsonb_typeof(pauses) <> 'array' or jsonb_array_length(pauses) <= 500)
+    not valid,
   add constraint sips_amount_changes_count_check
-    check (jsonb_typeof(amount_changes) <> 'array' or jsonb_array_length(amount_changes) <= 500)
+    check (deleted or jsonb_typeof(amount_changes) <> 'array'
+           or jsonb_array_length(amount_changes) <= 500)
     not valid;
 
 -- Live SIPs per user. Runs after sips_bump_version (triggers fire in name order), which has

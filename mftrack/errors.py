@@ -40,6 +40,11 @@ class NetworkError(MftrackError):
     """A remote service (AMFI, mfapi.in, Supabase) could not be reached; safe to retry later."""
 
 
+class UnreachableError(NetworkError):
+    """Not even a connection could be made (name not resolved, refused, no route): every other
+    request to that host in this run would fail the same way, so callers stop asking it."""
+
+
 class RemoteDataError(MftrackError):
     """A remote service or file answered with data we cannot understand (HTML, unknown header)."""
 

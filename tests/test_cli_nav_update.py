@@ -119,6 +119,75 @@ def test_nav_update_offline_exits_transient() -> None:
     assert "could not download AMFI's NAVAll.txt" in result.stderr
 
 
+HDFC_MID_CAP = 118989  # sorts before the ELSS: its history is asked for first
+
+
+def add_sip(env: dict[str, str], code: int) -> None:
+    added = run_cli("add-sip", str(code), "-a", "5000", "--start", str(START), env=env)
+    assert added.exit_code == 0, added.stderr
+
+
+def test_nav_update_stops_at_a_dead_network_and_says_so_once() -> None:
+    """The lead's defect: offline, every held scheme's history used to be tried against every
+    source, each with its retries (~25 lines, ~30 s). Now the first connect failure marks the
+    host dead for the run: its retries are shown once, one scheme is tried, one Error/Hint."""
+    base = closed_port_url("")  # one host for all three sources, refusing every connection
+    env = {
+        "MFTRACK_AMFI_NAVALL_URL": f"{base}/NAVAll.txt",
+        "MFTRACK_AMFI_HISTORY_URL": f"{base}/history",
+        "MFTRACK_MFAPI_BASE_URL": f"{base}/",
+        "MFTRACK_NETWORK_RETRIES": "2",
+        "MFTRACK_TODAY": TODAY.isoformat(),
+    }
+    assert run_cli("nav", "import", str(NAVALL_FILE), env=env).exit_code == 0
+    for code in (HDFC_MID_CAP, ELSS):
+        add_sip(env, code)
+    result = run_cli("nav", "update", env=env)
+    assert result.exit_code == 75, result.stderr  # exit-codes.md TRANSIENT
+    lines = result.stderr.splitlines()
+    retries = [line for line in lines if "retrying in" in line]
+    assert len(retries) == 2 and all(r.startswith("AMFI's NAVAll.txt:") for r in retries)
+    assert [line for line in lines if line.startswith("history ")] == [
+        f"history {HDFC_MID_CAP} from {START}"
+    ]
+    assert lines[-2].startswith("Error: could not connect (127.0.0.1:")
+    assert lines[-1].startswith("Hint: check your connection")
+    assert len(lines) == len(retries) + 3
+
+
+def test_an_unresolvable_name_is_not_retried() -> None:
+    """A name that does not resolve is not asked again 0.5 s later (client.py says why);
+    `.invalid` never resolves (RFC 2606)."""
+    env = {
+        "MFTRACK_AMFI_NAVALL_URL": "http://navall.mftrack-test.invalid/NAVAll.txt",
+        "MFTRACK_NETWORK_RETRIES": "3",
+    }
+    result = run_cli("nav", "update", env=env)
+    assert result.exit_code == 75, result.stderr
+    assert "retrying" not in result.stderr
+    assert "could not download AMFI's NAVAll.txt" in result.stderr
+    assert "(1 attempt)" in result.stderr
+
+
+def test_http_failures_of_one_scheme_do_not_stop_the_others(loopback: LoopbackServer) -> None:
+    """Only a dead network ends the run: AMFI's 503, its history 404 and mfapi.in's 500 for one
+    scheme still let the next scheme be fetched."""
+    serve(loopback)
+    env = env_for(loopback)
+    assert run_cli("nav", "import", str(NAVALL_FILE), env=env).exit_code == 0
+    for code in (HDFC_MID_CAP, ELSS):
+        add_sip(env, code)
+    loopback.route("/NAVAll.txt", Reply(status=503))
+    loopback.route(f"/mf/{HDFC_MID_CAP}", Reply(status=500))
+    result = run_cli("nav", "update", env=env)
+    assert result.exit_code == 75, result.stderr  # a download failed: retry later
+    assert len(loopback.requests_to(f"/mf/{HDFC_MID_CAP}")) == 1
+    assert len(loopback.requests_to(f"/mf/{ELSS}")) == 1
+    data, _ = summary(env)
+    elss = next(s for s in data["schemes"] if s["scheme_code"] == ELSS)
+    assert elss["instalments"] == len(due_dates())
+
+
 def test_add_sip_online_fetches_the_history_from_the_start(loopback: LoopbackServer) -> None:
     serve(loopback)
     env = env_for(loopback, MFTRACK_NAV_FETCH_ON_ADD="on")
@@ -142,7 +211,10 @@ def test_add_sip_offline_still_records_and_names_the_command() -> None:
     assert run_cli("nav", "import", str(NAVALL_FILE), env=env).exit_code == 0
     added = add_elss(env)
     assert added.exit_code == 0, added.stderr
-    assert "the SIP is recorded, but its NAV history was not fetched" in added.stderr
+    warnings = [line for line in added.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "retrying" not in added.stderr
+    assert "the SIP is recorded, but its NAV history was not fetched (could not connect: " \
+        "127.0.0.1:" in added.stderr
     assert "run `mftrack nav update` to fetch its NAVs" in added.stderr
     sips = json.loads(run_cli("sips", "--json", env=env).stdout)
     assert [s["scheme_code"] for s in sips] == [ELSS]

@@ -75,6 +75,18 @@ def setup(tmp_path: Path, loopback: LoopbackServer) -> Iterator[Setup]:
     store.close()
 
 
+def context_for(env: dict[str, str]) -> JobContext:
+    """A job context over the settings `env` gives (the caller closes `ctx.store`)."""
+    paths = resolve_paths(env)
+    settings = load_settings(paths, env)
+    stop = threading.Event()
+    return JobContext(
+        store=LocalStore(paths.database, backup_dir=paths.backup_dir), settings=settings,
+        paths=paths, timetable=Timetable.standard(),
+        make_client=amfi_client_factory(settings, stop), stop=stop,
+    )  # fmt: skip
+
+
 def test_a_missed_day_is_noticed_by_the_pull_and_repaired_from_history(setup: Setup) -> None:
     store, ctx = setup.store, setup.ctx
     add_sip(store=store, scheme_code=ELSS, amount=Decimal(5000), start=date(2025, 11, 10))
@@ -169,14 +181,8 @@ def test_a_trickling_server_cannot_hold_the_daemons_pull(
         "MFTRACK_AMFI_NAVALL_URL": loopback.url("/NAVAll.txt"),
         "MFTRACK_NETWORK_DEADLINE": "1",
     }
-    paths = resolve_paths(env)
-    settings = load_settings(paths, env)
-    store = LocalStore(paths.database, backup_dir=paths.backup_dir)
-    stop = threading.Event()
-    ctx = JobContext(
-        store=store, settings=settings, paths=paths, timetable=Timetable.standard(),
-        make_client=amfi_client_factory(settings, stop), stop=stop,
-    )  # fmt: skip
+    ctx = context_for(env)
+    store = ctx.store
     try:
         with pytest.raises(NetworkError, match=r"after 1 s, the network\.deadline"):
             NavPullJob(ctx).run(datetime(2025, 12, 11, 21, 30, tzinfo=IST))
@@ -184,3 +190,34 @@ def test_a_trickling_server_cannot_hold_the_daemons_pull(
     finally:
         store.close()
     assert len(loopback.requests) == 1
+
+
+def test_a_dead_network_fails_the_history_job_once_and_it_backs_off(tmp_path: Path) -> None:
+    """No connection at all: the first scheme's fetch ends the pass (the others would hit the
+    same dead network); no scheme is held responsible (no per-scheme backoff record), and the
+    runner retries the job as a whole after its own backoff instead of spinning."""
+    from mftrack.errors import UnreachableError
+    from tests.loopback import closed_port_url
+
+    env = {
+        "MFTRACK_HOME": str(tmp_path / "offline"),
+        "MFTRACK_AMFI_NAVALL_URL": closed_port_url("/NAVAll.txt"),
+        "MFTRACK_AMFI_HISTORY_URL": closed_port_url("/history"),
+        "MFTRACK_MFAPI_BASE_URL": closed_port_url("/"),
+        "MFTRACK_NETWORK_RETRIES": "0",
+    }
+    ctx = context_for(env)
+    store = ctx.store
+    codes = (118989, ELSS)  # no fund house known: mfapi.in is each one's only source
+    try:
+        for code in codes:
+            add_sip(store=store, scheme_code=code, amount=Decimal(5000), start=date(2025, 11, 10))
+        job = SipHistoryJob(ctx)
+        noon = datetime(2025, 12, 9, 12, tzinfo=IST)
+        with pytest.raises(UnreachableError, match="could not connect"):
+            job.run(noon)
+        for code in codes:
+            assert store.get_meta(RETRY_KEY.format(code=code)) is None
+        assert job.retry_at(noon, 1) == noon + ctx.timetable.retry_delay(1)
+    finally:
+        store.close()

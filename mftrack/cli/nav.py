@@ -152,7 +152,7 @@ def fetch_history_for_new_sip(runtime: Runtime, sip: Any) -> None:
     """After `add-sip`: fetch the scheme's NAV history from the SIP's start, so its
     instalments are valued at once. Offline (or with `nav.fetch_on_add = off`) the SIP stays
     recorded and the message names the command that fills it in later."""
-    from mftrack.errors import MftrackError
+    from mftrack.errors import MftrackError, UnreachableError
     from mftrack.services.nav_update import FIX_COMMAND
     from mftrack.services.navs import fetch_history
 
@@ -173,6 +173,11 @@ def fetch_history_for_new_sip(runtime: Runtime, sip: Any) -> None:
                 store=runtime.store, client=client, scheme_code=code,
                 start=sip.start_date, end=today,
             )  # fmt: skip
+    except UnreachableError:  # offline: say so once, not each source's chain of attempts
+        hosts = "; ".join(f"{host}: {why}" for host, why in client.unreachable.items())
+        runtime.warn(f"the SIP is recorded, but its NAV history was not fetched (could not "
+                     f"connect: {hosts}); {later}")
+        return
     except MftrackError as exc:
         runtime.warn(f"the SIP is recorded, but its NAV history was not fetched "
                      f"({exc.message}); {later}")

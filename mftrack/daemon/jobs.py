@@ -176,6 +176,9 @@ class SipHistoryJob:
             )  # fmt: skip
         self.next_retry = fill.next_retry()
         allotted, _ = ctx.after_navs_changed(before, today, changed=bool(fill.navs_written))
+        if fill.unreachable is not None:  # no network: the job backs off as a whole
+            self.next_retry = None
+            raise fill.unreachable
         status = "error" if fill.failed else "ok"
         return JobResult(status, f"{fill.describe()}; {allotted}")
 

@@ -10,6 +10,11 @@ in the database's meta table, per scheme:
 * `daemon.history_retry.<code>`: `<failures> <ISO time of the next attempt>` after a fetch that
   failed, came back empty or did not reach the suspect instalment. The next attempt waits
   `base * 2**(failures-1)`, at most `cap` (the daemon honours it; a run by hand does not).
+
+A fetch that could not even connect (`UnreachableError`: no network, name not resolved,
+refused) ends the pass: the other schemes would be asked of the same dead network. It is not
+held against the scheme (no retry record); the caller reports it once (`nav update` exits 75,
+the daemon's job fails and backs off as a whole).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mftrack.domain.portfolio import FIX_COMMAND  # named by every warning about missing NAVs
-from mftrack.errors import MftrackError, NetworkError, NotFoundError
+from mftrack.errors import MftrackError, NetworkError, NotFoundError, UnreachableError
 from mftrack.services.history_gaps import suspect_schemes
 
 if TYPE_CHECKING:
@@ -104,6 +109,7 @@ class GapFill:
     failed: list[str] = field(default_factory=list)  # network or data errors
     waiting: dict[int, datetime] = field(default_factory=dict)  # backing off until then
     navs_written: int = 0
+    unreachable: UnreachableError | None = None  # the pass stopped: the network is down
 
     def describe(self) -> str:
         tried = len(self.suspects) - len(self.waiting)
@@ -157,6 +163,9 @@ def fill_history_gaps(
             report = fetch_history(
                 store=store, client=client, scheme_code=code, start=start, end=today
             )
+        except UnreachableError as exc:  # its last source (mfapi.in) is dead: so for the rest
+            fill.unreachable = exc
+            break
         except NotFoundError as exc:  # no source knows it *yet*: ask again later
             fill.unfilled.append(f"{code}: no history ({exc.message})")
             fill.waiting[code] = book.failed(code, now, policy).next_at
@@ -220,6 +229,20 @@ class UpdateReport:
         }
 
 
+def _offline(client: Any, exc: UnreachableError) -> UnreachableError:
+    """One error for a run whose history pass stopped at a host it could not connect to: every
+    such host and why (`AmfiClient.unreachable`), instead of one message per scheme."""
+    dead: dict[str, str] = getattr(client, "unreachable", {})
+    if not dead:
+        return exc
+    hosts = "; ".join(f"{host}: {why}" for host, why in dead.items())
+    return UnreachableError(
+        f"could not connect ({hosts}); no further NAV history was asked for",
+        hint="check your connection (or amfi.navall_url, amfi.history_url, mfapi.base_url); "
+        f"`{FIX_COMMAND}` fetches what is missing once online",
+    )
+
+
 def update_navs(
     *,
     store: LocalStore,
@@ -232,7 +255,8 @@ def update_navs(
     """`mftrack nav update`: pull the latest NAVs, then fill every history gap of a due
     instalment (without waiting for backoffs: the user asked now). A failed pull does not stop
     the history fetch (mfapi.in may answer when AMFI does not); it is reported, and raised when
-    nothing else could be done either."""
+    nothing else could be done either. When the history pass stopped because its sources could
+    not be reached at all, that error is raised (after what was stored is valued)."""
     from mftrack.services.navs import pull_latest
 
     before = portfolio_now(store, today, settings)
@@ -253,6 +277,8 @@ def update_navs(
         from mftrack.services.valuations import refresh_valuations
 
         refresh_valuations(store=store, as_of=today, computed=after)
+    if gaps.unreachable is not None:
+        raise _offline(client, gaps.unreachable)
     if pull_error is not None and not gaps.fetched:
         raise pull_error
     return UpdateReport(pull, pull_error, gaps, allotted_message(before[0], after[0]))

@@ -15,7 +15,11 @@ made, so importing `AmfiClient` stays cheap. What it guards against (amfi-format
   404 (it does not know the scheme) `NotFoundError`, other 4xx `RemoteDataError`;
 * `deadline` bounds a whole download, retries and their waits included: a server trickling
   bytes just fast enough to beat the per-read `timeout` cannot hold a command (or the daemon)
-  for longer. Each retry is announced through `on_retry` ("retrying in 4 s (2 of 4)").
+  for longer. Each retry is announced through `on_retry` ("retrying in 4 s (2 of 4)");
+* a connection that cannot even be made (name not resolved, refused, no route) ends in
+  `UnreachableError`, and the host is remembered as dead for the client's life: later requests
+  to it fail at once, without attempts, so a run over many schemes with the network down says
+  so once instead of retrying every scheme against it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from mftrack import __version__
 from mftrack.errors import (
@@ -32,6 +37,7 @@ from mftrack.errors import (
     NetworkError,
     NotFoundError,
     RemoteDataError,
+    UnreachableError,
 )
 
 from . import HISTORY_URL, MFAPI_BASE, NAVALL_URL
@@ -138,6 +144,7 @@ class AmfiClient:
         self._clock = clock
         self._transport = transport  # an httpx transport, for tests that avoid sockets
         self._http: httpx.Client | None = None
+        self.unreachable: dict[str, str] = {}  # host[:port] -> why it could not connect
 
     # -- public API ------------------------------------------------------------------------
 
@@ -218,6 +225,10 @@ class AmfiClient:
     ) -> str:
         import httpx
 
+        host = urlsplit(url).netloc
+        if host in self.unreachable:  # refused or unresolved earlier in this run: no attempt
+            message = f"{source.what}: could not connect to {host} ({self.unreachable[host]})"
+            raise UnreachableError(message, hint=source.hint)
         client = self._client()
         reason = ""
         cause: BaseException | None = None
@@ -251,6 +262,12 @@ class AmfiClient:
                 if self._clock() >= ends:
                     raise self._past_deadline(source, _describe(exc)) from exc
                 reason, cause = _describe(exc), exc
+                if _name_unresolved(exc):
+                    # No retry: the resolver (glibc: `attempts`, `timeout` in resolv.conf) has
+                    # already asked each nameserver again before reporting the failure, and a
+                    # name that did not resolve rarely does 0.5 s later; a flaky resolver is
+                    # retried by the next run (exit 75: cron) or the daemon's backoff.
+                    break
                 continue
             if 200 <= status < 300:
                 # UTF-8, never Latin-1 (amfi-formats.md 1.3); a BOM is dropped.
@@ -280,12 +297,15 @@ class AmfiClient:
                 )
             message = f"{source.what} answered HTTP {status} for {url}"
             raise RemoteDataError(message, hint=source.hint)
-        tries = self.retries + 1
-        raise NetworkError(
+        tries = attempt + 1
+        message = (
             f"could not download {source.what}: {reason} "
-            f"({tries} attempt{'s' if tries > 1 else ''})",
-            hint=source.hint,
-        ) from cause
+            f"({tries} attempt{'s' if tries > 1 else ''})"
+        )
+        if isinstance(cause, httpx.ConnectError):  # not even connected: the host is dead
+            self.unreachable[host] = str(cause)
+            raise UnreachableError(message, hint=source.hint) from cause
+        raise NetworkError(message, hint=source.hint) from cause
 
     def _past_deadline(self, source: _Source, reason: str) -> NetworkError:
         after = f" (last problem: {reason})" if reason else ""
@@ -359,6 +379,18 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     """`Retry-After` in seconds; the HTTP-date form is ignored (plain backoff is used)."""
     value = headers.get("retry-after", "").strip()
     return float(value) if value.isdigit() else None
+
+
+def _name_unresolved(exc: BaseException) -> bool:
+    """Whether a connect error comes from name resolution (`socket.gaierror`)."""
+    import socket
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _describe(exc: Exception) -> str:

@@ -77,14 +77,27 @@ def _calls_to(tree: ast.AST, attr: str) -> list[ast.Call]:
             and isinstance(node.func, ast.Attribute) and node.func.attr == attr]
 
 
+def _command_modules() -> list[str]:
+    """The cli/ modules that define a module-level `app` (a `typer.Typer`)."""
+    names = []
+    for path in sorted((REPO / "mftrack" / "cli").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if any(isinstance(node, ast.Assign)
+               and any(isinstance(t, ast.Name) and t.id == "app" for t in node.targets)
+               for node in tree.body) and path.stem != "__init__":
+            names.append(path.stem)
+    return names
+
+
 def test_every_command_is_registered_one_way() -> None:
     """Issue 15: one registration style. Each command module has a `typer.Typer` named `app`
-    whose commands are decorated functions; the root adds each module's `app`, nothing else."""
+    whose commands are decorated functions; the root lists the top-level names in its table
+    (`COMMANDS`, loaded on demand) and registers nothing else."""
     cli = REPO / "mftrack" / "cli"
     root = ast.parse((cli / "__init__.py").read_text(encoding="utf-8"))
-    assert not _calls_to(root, "command"), "the root registers modules, not single commands"
-    for call in _calls_to(root, "add_typer"):
-        assert not call.keywords, "a group's name belongs in its module's typer.Typer(name=...)"
+    assert not _calls_to(root, "command"), "the root lists commands in COMMANDS"
+    assert not _calls_to(root, "add_typer"), "the root lists commands in COMMANDS"
+    assert not _calls_to(root, "add_command"), "the root lists commands in COMMANDS"
     for path in cli.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         # `app.command("x")(function)` is a call of a call; a decorator is not.
@@ -94,6 +107,61 @@ def test_every_command_is_registered_one_way() -> None:
         assert not called, f"{path.name}: register commands with @app.command(...)"
         assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
                     and n.name == "register"], f"{path.name}: no register() functions"
+
+
+def test_the_command_table_matches_the_command_modules() -> None:
+    """The root's static table (names, modules, one-line helps for `--help`) is what Typer's
+    `add_typer` builds from every command module: a command added, renamed, moved or
+    re-described without its table line fails here."""
+    from importlib import import_module
+
+    from typer.main import TyperInfo, get_group_from_info
+
+    from mftrack.cli import COMMANDS
+
+    real: dict[str, tuple[str, str]] = {}
+    for module_name in _command_modules():
+        sub_app = import_module(f"mftrack.cli.{module_name}").app
+        group = get_group_from_info(TyperInfo(sub_app), pretty_exceptions_short=True,
+                                    suggest_commands=True, rich_markup_mode=None)
+        commands = {group.name: group} if group.name else group.commands
+        for name, command in commands.items():
+            assert name not in real, f"{name!r} is defined twice"
+            real[name] = (module_name, command.get_short_help_str(limit=1000))
+    assert sorted(real.items()) == sorted(COMMANDS.items())
+
+
+def test_root_help_is_the_eager_groups_help() -> None:
+    """`mftrack --help` printed from the table is what Click prints with every command built."""
+    from typer.core import TyperGroup
+    from typer.main import get_command
+
+    from mftrack.cli import app
+
+    lazy = get_command(app)
+    eager = TyperGroup(name="mftrack", commands=dict(lazy.commands.items()))
+    for width in (60, 80, 120):
+        texts = []
+        for group in (lazy, eager):
+            ctx = group.make_context("mftrack", ["x"], resilient_parsing=True)
+            formatter = ctx.make_formatter()
+            formatter.width = width
+            group.format_commands(ctx, formatter)
+            texts.append(formatter.getvalue())
+        assert texts[0] == texts[1]
+        assert "Commands" in texts[0]
+
+
+def test_help_builds_no_command_module() -> None:
+    """The root `--help` imports no command module (each is loaded when its command runs), nor
+    the runtime with its settings and paths."""
+    loaded = _modules_after(
+        "from mftrack.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass"
+    )
+    assert not [m for m in _command_modules() if f"mftrack.cli.{m}" in loaded]
+    assert "mftrack.cli.runtime" not in loaded
+    assert "mftrack.config" not in loaded
 
 
 def test_the_root_registers_every_command_module() -> None:

@@ -1,7 +1,8 @@
 """The Typer application. Thin: parse options, call a service, render the result.
 
 Command modules import heavy libraries (pandas, matplotlib, httpx, SQLAlchemy) inside the
-commands that need them, so `mftrack --help` stays fast.
+commands that need them, and the root imports a command module only when one of its commands
+runs (cli/lazy.py), so `mftrack --help` stays fast.
 """
 
 from __future__ import annotations
@@ -9,15 +10,62 @@ from __future__ import annotations
 import typer
 
 from mftrack import __version__
-from mftrack.cli import account as account_cmd
-from mftrack.cli import chart, config_cmd, daemon, demo, logs, nav, report, scheme, sip, summary
-from mftrack.cli import serve as serve_cmd
-from mftrack.cli import sync as sync_cmd
-from mftrack.cli.errors import HELP_REQUESTED, ErrorReportingGroup
-from mftrack.cli.runtime import Runtime
+from mftrack.cli.errors import HELP_REQUESTED
+from mftrack.cli.lazy import LazyGroup
+
+# One registration style: every command module has a `typer.Typer` called `app` whose commands
+# are decorated functions. A named one (`typer.Typer(name="nav")`) is a command group; a nameless
+# one gives top-level commands. Each top-level name is listed here, in `--help` order, with its
+# module and its one-line help (the first sentence of its docstring), so `--help` needs no
+# module and a command needs only its own. tests/test_architecture.py checks this table against
+# the modules' real commands: a new command is a decorated function plus a line here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("config_cmd", "Show settings and the folders mftrack uses."),
+    "nav": ("nav", "Download or import NAVs."),
+    "scheme": ("scheme", "Find schemes in the local scheme list."),
+    "add-sip": ("sip", "Record a SIP: a fixed amount every month into one scheme from a start "
+                       "date."),
+    "sips": ("sip", "List your SIPs with their status today."),
+    "edit-sip": ("sip", "Change a SIP and say what changed."),
+    "pause-sip": ("sip", "Pause a SIP: instalments due in the paused range are skipped."),
+    "resume-sip": ("sip", "End the pause that covers a date: instalments due from then on are "
+                          "paid again."),
+    "stop-sip": ("sip", "Stop a running SIP: no instalments after the given date (its history "
+                        "stays)."),
+    "rm-sip": ("sip", "Remove a SIP entirely (it leaves summaries; synced devices remove it "
+                      "too)."),
+    "restore-sip": ("sip", "Bring back a removed SIP whose removal has not been synced yet."),
+    "sip": ("sip", "Look at one SIP: `mftrack sip show ID`."),
+    "summary": ("summary", "Your SIPs by scheme: instalments, invested, units, NAV, value, gain "
+                           "and XIRR."),
+    "demo": ("demo", "Load real NAV histories of five funds and sample SIPs, then print the "
+                     "summary."),
+    "chart": ("chart", "Charts in the terminal: value vs invested, NAV history, OHLC candles, "
+                       "allocation."),
+    "report": ("report", "A one-page report: totals and XIRR, value vs invested, allocation, "
+                         "XIRR and a table."),
+    "daemon": ("daemon", "The background scheduler: NAV pulls, SIP history, sync, logs."),
+    "logs": ("logs", "Read mftrack's log files, or clean old ones."),
+    "login": ("account", "Log in to your Supabase project and keep the session on this device."),
+    "signup": ("account", "Create an account on your Supabase project (if it allows sign-ups) "
+                          "and log in."),
+    "whoami": ("account", "Show the logged-in account: email, user id, and when the session was "
+                          "last refreshed."),
+    "logout": ("account", "Log this device out: end its session on the server and delete its "
+                          "tokens."),
+    "sync": ("sync", "Sync your SIPs with your Supabase project: push this device's changes, "
+                     "pull the others'."),
+    "serve": ("serve", "Open the dashboard and REST API in your browser (http://127.0.0.1:8765 "
+                       "by default)."),
+}
+
+
+class RootGroup(LazyGroup):
+    table = COMMANDS
+
 
 app = typer.Typer(
-    cls=ErrorReportingGroup,
+    cls=RootGroup,
     name="mftrack",
     help="Track Indian mutual-fund SIPs offline: exact units, stamp duty, XIRR; opt-in sync.",
     no_args_is_help=True,
@@ -50,6 +98,8 @@ def root(
 ) -> None:
     """mftrack keeps your SIPs in a local database and values them with AMFI's NAVs."""
     if ctx.obj is None:
+        from mftrack.cli.runtime import Runtime  # settings and paths: not needed for --help
+
         ctx.obj = Runtime(debug=debug, quiet=quiet, verbose=verbose)
     ctx.obj.command = ctx.invoked_subcommand or ctx.obj.command
     ctx.call_on_close(ctx.obj.close)
@@ -58,14 +108,6 @@ def root(
     # with a broken configuration.
     if ctx.invoked_subcommand != "config" and not ctx.meta.get(HELP_REQUESTED):
         ctx.obj.settings  # noqa: B018
-
-
-# One registration style: every command module has a `typer.Typer` called `app`. A named one
-# (`typer.Typer(name="nav")`) becomes a command group; a nameless one adds its commands to the
-# top level. A new command is a decorated function in one of these modules.
-for _module in (config_cmd, nav, scheme, sip, summary, demo, chart, report, daemon, logs,
-                account_cmd, sync_cmd, serve_cmd):
-    app.add_typer(_module.app)
 
 
 def main() -> None:

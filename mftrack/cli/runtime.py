@@ -24,6 +24,14 @@ INDIA = "Asia/Kolkata"
 PRIVATE_UMASK = 0o077
 
 
+def _surely_piped() -> bool:
+    """stdout is not a terminal, decided without importing Rich: not a tty, and none of the
+    variables with which Rich's `Console.is_terminal` overrides that (TTY_COMPATIBLE,
+    FORCE_COLOR) is set; when one is, Rich decides."""
+    return (not sys.stdout.isatty() and "TTY_COMPATIBLE" not in os.environ
+            and "FORCE_COLOR" not in os.environ)
+
+
 def india_today() -> date:
     """Today's date in India, the calendar AMFI publishes NAVs in.
 
@@ -97,10 +105,22 @@ class Runtime:
     def table_width(self) -> int | None:
         """The width tables must fit on a terminal; None into a pipe or a file, where every
         column and whole names are printed (`mftrack summary | less`, `> file`)."""
+        if _surely_piped():
+            return None
         return self.out.width if self.out.is_terminal else None
 
     def print_table(self, table: Any) -> None:
-        """A Rich table on stdout: fitted to the terminal, or whole and unpadded when piped."""
+        """A table on stdout: fitted to the terminal, or whole and unpadded when piped.
+
+        `table` is a `render.tables.FittedTable` or a Rich table; a fitted one goes into a
+        pipe as plain text without loading Rich (start-up, issue 10)."""
+        from mftrack.render.tables import FittedTable
+
+        if isinstance(table, FittedTable):
+            if _surely_piped():
+                self.write_data(table.plain())
+                return
+            table = table.to_rich()
         if self.out.is_terminal:
             self.out.print(table)
             return

@@ -111,15 +111,17 @@ def test_lookups_agree_with_a_linear_scan_of_the_raw_file(d: date) -> None:
     assert ELSS_SERIES.latest_on_or_before(d) == expected_before
 
 
-@given(
-    st.lists(
-        st.tuples(
-            st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 3, 1)),
-            st.decimals(min_value=-5, max_value=100, places=2),
-        ),
-        max_size=60,
-    )
+# Any order, repeated dates, non-positive NAVs: what AMFI files and corrections can give.
+RAW_POINTS = st.lists(
+    st.tuples(
+        st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 3, 1)),
+        st.decimals(min_value=-5, max_value=100, places=2),
+    ),
+    max_size=60,
 )
+
+
+@given(RAW_POINTS)
 def test_series_is_sorted_unique_and_positive(points: list[tuple[date, Decimal]]) -> None:
     series = NavSeries(points)
     assert all(a < b for a, b in zip(series.dates, series.dates[1:], strict=False))
@@ -132,3 +134,14 @@ def test_series_is_sorted_unique_and_positive(points: list[tuple[date, Decimal]]
     for d, _ in points:
         found = series.first_on_or_after(d - timedelta(days=1))
         assert found is None or found[0] >= d - timedelta(days=1)
+
+
+@given(RAW_POINTS)
+def test_series_from_columns_follows_the_same_rules(points: list[tuple[date, Decimal]]) -> None:
+    """Parallel columns (the store's shape) give the series the pairs give, whatever the order,
+    duplicates or non-positive NAVs; already clean columns are kept as they are."""
+    series = NavSeries.from_columns([d for d, _ in points], [n for _, n in points])
+    assert list(series) == list(NavSeries(points))
+    clean = sorted({d: n for d, n in points if n > 0}.items())
+    columns = NavSeries.from_columns([d for d, _ in clean], [n for _, n in clean])
+    assert list(columns) == clean

@@ -78,6 +78,25 @@ def test_decimal_navs_round_trip_exactly(tmp_path_factory, values: list[Decimal]
     assert [str(v) for _, v in stored] == [str(v) for v in values]
 
 
+def test_nav_columns_reads_a_window_plus_the_newest_nav_before_it(tmp_path: Path) -> None:
+    """The summary's read: NAVs in [start, end] per scheme, led by the last one before start
+    (the NAV a holding in a scheme closed before its SIP began is valued at)."""
+    store = open_store(tmp_path)
+    days = [date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 5), date(2024, 1, 9)]
+    quotes = [NavQuote(1, d, Decimal(f"10.{i}")) for i, d in enumerate(days)]
+    quotes.append(NavQuote(2, date(2024, 1, 4), Decimal("20.5")))
+    store.save_navs([SchemeInfo(1, "A"), SchemeInfo(2, "B")], quotes, source="amfi")
+    columns = store.nav_columns([2, 1, 3, 1], start=date(2024, 1, 3), end=date(2024, 1, 8))
+    store.close()
+    # Scheme 1: 2 Jan is the newest before 3 Jan (1 Jan is older), 5 Jan is inside, 9 Jan after.
+    assert columns == {
+        1: ([date(2024, 1, 2), date(2024, 1, 5)], [Decimal("10.1"), Decimal("10.2")]),
+        2: ([date(2024, 1, 4)], [Decimal("20.5")]),
+        3: ([], []),
+    }
+    assert [str(nav) for nav in columns[1][1]] == ["10.1", "10.2"]
+
+
 def test_save_is_idempotent_and_amfi_beats_mfapi(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     quote = NavQuote(5, date(2025, 12, 10), Decimal("10.0087785"))

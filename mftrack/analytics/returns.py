@@ -28,7 +28,12 @@ def xirr(flows: Iterable[tuple[date, Decimal]]) -> float | None:
     get = merged.get
     for on, amount in flows:
         merged[on] = get(on, _ZERO) + amount
-    if not any(a < 0 for a in merged.values()) or not any(a > 0 for a in merged.values()):
+    return xirr_by_date(merged)
+
+
+def xirr_by_date(merged: dict[date, Decimal]) -> float | None:
+    """`xirr` of flows already summed per date (one entry per date), in the dict's order."""
+    if not merged or not min(merged.values()) < 0 < max(merged.values()):
         return None
 
     import pyxirr  # imported here so that importing mftrack.analytics stays cheap
@@ -36,7 +41,7 @@ def xirr(flows: Iterable[tuple[date, Decimal]]) -> float | None:
     try:
         rate = pyxirr.xirr(
             list(merged),
-            [float(amount) for amount in merged.values()],
+            list(map(float, merged.values())),
             day_count=pyxirr.DayCount.ACT_365F,  # F10: actual days / 365, as Excel
         )
     except (pyxirr.InvalidPaymentsError, ValueError, OverflowError, ArithmeticError):

@@ -9,9 +9,12 @@ series' job (F3, see `mftrack.domain.navs`).
 from __future__ import annotations
 
 from datetime import date
+from itertools import cycle, islice, repeat
+from operator import floordiv
 
 from mftrack.errors import InvalidInputError
 
+_MONTHS = range(1, 13)
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -88,9 +91,20 @@ def instalment_dates(start: date, day: int, end: date) -> list[date]:
     year, month = start.year, start.month
     if on_day(year, month, day) < start:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    if day <= 28:
+        # Hot path (every SIP on every valuation): every month has the day, so the dates are
+        # built by `map` in C from month numbers counted from year 0.
+        first = year * 12 + month - 1
+        last = end.year * 12 + end.month - (1 if end.day >= day else 2)
+        months = range(first, last + 1)
+        return list(map(
+            date,
+            map(floordiv, months, repeat(12)),
+            islice(cycle(_MONTHS), month - 1, month - 1 + len(months)),
+            repeat(day),
+        ))  # fmt: skip
     dates: list[date] = []
     append = dates.append
-    # Hot path (every SIP on every valuation): plain int arithmetic, no helper calls.
     while True:
         if day <= 28:
             due = date(year, month, day)

@@ -12,7 +12,7 @@ purchase gets, using `weekday_navs` here.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import compress
@@ -51,6 +51,16 @@ class NavSeries:
         self._dates = dates
         self._navs = navs
         self._weekdays: tuple[tuple[int, ...] | None, tuple[date, ...]] | None = None
+
+    @classmethod
+    def from_columns(cls, dates: Sequence[date], navs: Sequence[Decimal]) -> NavSeries:
+        """Build a series from parallel dates and NAVs (the same rules as the constructor),
+        without a pair per NAV when they are already ascending and positive (the store's)."""
+        if not (all(map(lt, dates, dates[1:])) and (not navs or min(navs) > 0)):
+            return cls(zip(dates, navs, strict=True))
+        series = cls()
+        series._dates, series._navs = tuple(dates), tuple(navs)
+        return series
 
     @classmethod
     def from_quotes(cls, quotes: Iterable[NavQuote]) -> NavSeries:

@@ -32,10 +32,10 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from itertools import compress, pairwise, repeat
-from operator import sub
+from operator import is_not, neg, sub
 from typing import overload
 
-from mftrack.analytics.returns import xirr
+from mftrack.analytics.returns import xirr_by_date
 from mftrack.domain.calendar import month_ends, years_between
 from mftrack.domain.money import STAMP_DUTY_START, ZERO, paisa, split_stamp_duty, unit_quantum
 from mftrack.domain.navs import NavSeries
@@ -437,9 +437,10 @@ def _xirr_if_a_year(
     # F10: SEBI requires absolute, not annualised, returns for periods under one year.
     if first is None or years_between(first, valued_on) < 1:
         return None
-    flows = [(on, -amount) for on, amount in outflows.items()]
-    flows.append((valued_on, value))
-    return xirr(flows)
+    # Purchases negative, then the value added on its date: `xirr`'s merge, built in C.
+    flows = dict(zip(outflows.keys(), map(neg, outflows.values()), strict=True))
+    flows[valued_on] = flows.get(valued_on, ZERO) + value
+    return xirr_by_date(flows)
 
 
 def _summarise_scheme(
@@ -448,7 +449,8 @@ def _summarise_scheme(
     """Return the scheme's summary and its gross purchases by NAV date (for the total XIRR)."""
     as_of = book.as_of
     dates = book.dates
-    outflows = {dates[i]: amount for i, amount in enumerate(book.outflows) if amount is not None}
+    flows = book.outflows  # by NAV index: keep the dates with a purchase (in C)
+    outflows = dict(compress(zip(dates, flows, strict=True), map(is_not, flows, repeat(None))))
     first = next(iter(outflows), None)  # dates ascend with the NAV index
     latest = navs.latest_on_or_before(as_of)
     nav_date, nav = latest if latest is not None else (None, None)

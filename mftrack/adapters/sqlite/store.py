@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -262,42 +263,37 @@ class LocalStore:
             rows = conn.execute(sql, tuple(params)).fetchall()
         return [(fromiso(d), Decimal(v)) for d, v in rows]
 
-    def nav_histories(
-        self,
-        scheme_codes: Iterable[int],
-        *,
-        start: date | None = None,
-        end: date | None = None,
-        one_before: bool = False,
-    ) -> dict[int, list[tuple[date, Decimal]]]:
-        """NAV histories of several schemes in one read (the summary's hot path).
+    def nav_columns(
+        self, scheme_codes: Iterable[int], *, start: date, end: date
+    ) -> dict[int, tuple[list[date], list[Decimal]]]:
+        """`{code: (dates, navs)}`: the NAVs of several schemes dated in [start, end], each
+        scheme's newest NAV before `start` first, dates ascending (the summary's hot path).
 
-        `one_before` adds each scheme's newest NAV dated before `start`, if it has one.
+        Two parallel lists per scheme, decoded with `map` (in C), no `(date, nav)` pair per
+        NAV: at 1,000 SIPs over 15 years this reads ~200,000 rows (bench_summary_scale.py).
+        A scheme without NAVs in the store gets two empty lists.
         """
         codes = sorted(set(scheme_codes))
-        result: dict[int, list[tuple[date, Decimal]]] = {code: [] for code in codes}
-        if not codes:
-            return result
-        marks = ",".join("?" * len(codes))
-        low = (start or date.min).isoformat()
-        high = (end or date.max).isoformat()
-        fromiso = date.fromisoformat
+        result: dict[int, tuple[list[date], list[Decimal]]] = {}
+        low, high = start.isoformat(), end.isoformat()
         with self.reading() as conn:
-            rows = conn.execute(
-                "select scheme_code, nav_date, nav from navs "
-                f"where scheme_code in ({marks}) and nav_date between ? and ? "
-                "order by scheme_code, nav_date",
-                (*codes, low, high),
-            ).fetchall()
-            if one_before and start is not None:
+            for code in codes:
                 # SQLite takes the bare `nav` column from the row holding max(nav_date).
-                rows[:0] = conn.execute(
-                    "select scheme_code, max(nav_date), nav from navs "
-                    f"where scheme_code in ({marks}) and nav_date < ? group by scheme_code",
-                    (*codes, low),
+                before = conn.execute(
+                    "select max(nav_date), nav from navs where scheme_code = ? and nav_date < ?",
+                    (code, low),
+                ).fetchone()
+                rows = conn.execute(
+                    "select nav_date, nav from navs where scheme_code = ? "
+                    "and nav_date between ? and ? order by nav_date",
+                    (code, low, high),
                 ).fetchall()
-        for code, day, nav in rows:
-            result[code].append((fromiso(day), Decimal(nav)))
+                if before[0] is not None:
+                    rows.insert(0, before)
+                result[code] = (
+                    list(map(date.fromisoformat, map(itemgetter(0), rows))),
+                    list(map(Decimal, map(itemgetter(1), rows))),
+                )
         return result
 
     def nav_count(self, scheme_code: int | None = None) -> int:

@@ -149,8 +149,8 @@ class Runtime:
             for warning in summary.warnings:
                 self.warn(warning)
             return
+        from mftrack.domain.portfolio import FIX_COMMAND  # loaded by every valuation
         from mftrack.domain.warning_groups import grouped_warnings
-        from mftrack.services.nav_update import FIX_COMMAND
 
         lines = grouped_warnings(summary, FIX_COMMAND)
         for line in lines:

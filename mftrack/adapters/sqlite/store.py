@@ -60,6 +60,11 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def _json_list(text: str | None) -> list[Any]:
+    """A stored JSON list; most SIPs have no pauses or amount changes ("[]": no parse)."""
+    return json.loads(text) if text and text != "[]" else []
+
+
 class LocalStore:
     """The SQLite database at `path`, migrated to head on open.
 
@@ -312,8 +317,8 @@ class LocalStore:
 
     def _sip_from_row(self, row: Sequence[Any]) -> Sip:
         record = dict(zip(self._SIP_COLUMNS, row, strict=True))
-        record["pauses"] = json.loads(record["pauses"] or "[]")
-        record["amount_changes"] = json.loads(record["amount_changes"] or "[]")
+        record["pauses"] = _json_list(record["pauses"])
+        record["amount_changes"] = _json_list(record["amount_changes"])
         return sip_from_record(record)
 
     @staticmethod

@@ -70,11 +70,12 @@ def test_debug_adds_the_traceback_and_keeps_the_exit_code_and_log_line(
 
 
 def _a_sip_in_year_9999() -> dict[str, str]:
-    """A SIP due in December 9999 valued 'today' in year 9999: the valuation steps past the
-    last date Python has (a real, unforeseen error, reached through the real CLI)."""
+    """A SIP due on the 31st of December 9999 valued 'today' in year 9999: stepping to the
+    next month's due date (days 29-31 are clamped month by month) goes past the last date
+    Python has (a real, unforeseen error, reached through the real CLI)."""
     env = {"MFTRACK_TODAY": "9999-12-31"}
     assert run_cli("-q", "nav", "import", str(mfapi_file(120503))).exit_code == 0
-    assert run_cli("-q", "add-sip", "120503", "-a", "1000", "-s", "9999-12-01",
+    assert run_cli("-q", "add-sip", "120503", "-a", "1000", "-s", "9999-12-01", "--day", "31",
                    env=env).exit_code == 0
     return env
 

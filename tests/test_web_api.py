@@ -63,6 +63,14 @@ def test_summary_is_exactly_the_object_summary_json_prints(authed: TestClient, h
         assert response.json() == summary_json(home, *extra)
 
 
+def test_sips_are_exactly_the_records_sips_json_prints(authed: TestClient, home: Path) -> None:
+    result = cli_in(home, "sips", "--json")
+    assert result.exit_code == 0, result.stderr
+    expected = json.loads(result.stdout)
+    assert len(expected) == 5 and all("status" in row for row in expected)
+    assert authed.get("/sips").json() == expected
+
+
 def test_summary_refuses_a_future_or_malformed_as_of(authed: TestClient) -> None:
     future = authed.get("/sips/summary?as_of=2030-01-01")
     assert future.status_code == 400

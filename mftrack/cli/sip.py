@@ -104,27 +104,12 @@ def list_sips(
     csv_out: bool = typer.Option(False, "--csv", help="Print CSV."),
 ) -> None:
     """List your SIPs with their status today."""
-    from mftrack.domain.sip_record import sip_to_record
-    from mftrack.domain.sips import amount_for, sip_status
+    from mftrack.services.sips import sip_records
 
     one_format(json_out, csv_out)
     runtime: Runtime = ctx.obj
-    store = runtime.store
-    today = runtime.today()
-    items = store.list_sips(include_deleted=all_)
-    schemes = store.get_schemes(s.scheme_code for s in items)
-    rows = []
-    for sip in items:
-        record = sip_to_record(sip)
-        scheme = schemes.get(sip.scheme_code)
-        record["scheme_name"] = scheme.display_name if scheme else None
-        record["status"] = str(sip_status(sip, today))
-        # The amount due today, or the last one for an ended SIP (never one after its end).
-        on = max(today, sip.start_date)
-        if sip.end_date is not None:
-            on = min(on, sip.end_date)
-        record["current_amount"] = format(amount_for(sip, on).quantize(Decimal("0.01")), "f")
-        rows.append(record)
+    pairs = sip_records(store=runtime.store, today=runtime.today(), include_deleted=all_)
+    rows = [record for _, record in pairs]
     if json_out:
         runtime.write_data(json.dumps(rows, indent=2))
         return
@@ -147,7 +132,7 @@ def list_sips(
     from mftrack.render.tables import Col, fit_table
 
     cells = []
-    for sip, row in zip(items, rows, strict=True):
+    for sip, row in pairs:
         cells.append((
             row["id"][:8],
             str(row["scheme_code"]),

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mftrack.domain.purchases import purchase_concerns
 from mftrack.domain.sip_record import changed_fields
@@ -370,3 +370,28 @@ def purchase_warning(store: LocalStore, scheme: StoredScheme) -> str | None:
         return None
     return (f"a SIP into {scheme.scheme_code} ({scheme.display_name}) may never be bought: "
             + "; ".join(reasons) + ". It is recorded as given")
+
+
+def sip_records(
+    *, store: LocalStore, today: date, include_deleted: bool = False
+) -> list[tuple[Sip, dict[str, Any]]]:
+    """Each SIP with its record (the sync format) plus the scheme's name, the status today
+    and the amount due today: what `mftrack sips --json` prints and `GET /sips` answers."""
+    from mftrack.domain.sip_record import sip_to_record
+    from mftrack.domain.sips import amount_for, sip_status
+
+    items = store.list_sips(include_deleted=include_deleted)
+    schemes = store.get_schemes(s.scheme_code for s in items)
+    rows = []
+    for sip in items:
+        record = sip_to_record(sip)
+        scheme = schemes.get(sip.scheme_code)
+        record["scheme_name"] = scheme.display_name if scheme else None
+        record["status"] = str(sip_status(sip, today))
+        # The amount due today, or the last one for an ended SIP (never one after its end).
+        on = max(today, sip.start_date)
+        if sip.end_date is not None:
+            on = min(on, sip.end_date)
+        record["current_amount"] = format(amount_for(sip, on).quantize(Decimal("0.01")), "f")
+        rows.append((sip, record))
+    return rows

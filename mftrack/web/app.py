@@ -127,16 +127,12 @@ def create_app(options: ServeOptions) -> FastAPI:
     @app.get("/sips", tags=["sips"])
     def get_sips(all: bool = Query(False, description="include removed SIPs")
                  ) -> list[dict[str, Any]]:
-        """Your SIPs as records (the sync format), with the scheme's name."""
-        items = store.list_sips(include_deleted=all)
-        schemes = store.get_schemes(s.scheme_code for s in items)
-        rows = []
-        for sip in items:
-            record = sip_to_record(sip)
-            scheme = schemes.get(sip.scheme_code)
-            record["scheme_name"] = scheme.display_name if scheme else None
-            rows.append(record)
-        return rows
+        """Your SIPs as records (the sync format), with the scheme's name, status today and
+        the amount due today, as `mftrack sips --json` prints them."""
+        from mftrack.services.sips import sip_records
+
+        pairs = sip_records(store=store, today=options.today(), include_deleted=all)
+        return [record for _, record in pairs]
 
     @app.post("/sips/", status_code=201, tags=["sips"])
     def post_sip(new: NewSip) -> dict[str, Any]:

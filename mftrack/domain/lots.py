@@ -99,3 +99,12 @@ def consume_fifo(
             lots = [*lots[:k], replace(lot, units=lot.units - take, cost=lot.cost - cost),
                     *lots[k + 1:]]  # fmt: skip
     return lots[k:], matches
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeLots:
+    """One scheme's lots after the whole ledger up to a date: what capital gains work from."""
+
+    scheme_code: int
+    open: tuple[Lot, ...]  # oldest first
+    realised: tuple[LotMatch, ...]  # every sale's matches, in sale order

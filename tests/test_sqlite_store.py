@@ -176,7 +176,8 @@ def test_a_failed_migration_leaves_the_old_schema_and_data(tmp_path: Path) -> No
     with sqlite3.connect(db) as conn:
         conn.execute("create table dead_letters (x)")
     conn.close()
-    with pytest.raises(StorageError, match=r"from schema 0001 to 0002 failed .*left as it was"):
+    with pytest.raises(StorageError,
+                       match=rf"from schema 0001 to {HEAD_REVISION} failed .*left as it was"):
         open_store(tmp_path)
     conn = sqlite3.connect(db)
     tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
@@ -242,5 +243,6 @@ def test_eight_processes_upgrading_at_once_make_one_verified_true_backup(tmp_pat
     assert "navs" in tables and "job_runs" not in tables  # the schema before the upgrade
     copy.close()
     with sqlite3.connect(db) as conn:
-        assert conn.execute("select version_num from alembic_version").fetchone() == ("0002",)
+        assert conn.execute("select version_num from alembic_version").fetchone() == (
+            HEAD_REVISION,)
     conn.close()

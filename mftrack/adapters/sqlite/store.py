@@ -1,7 +1,8 @@
 """The local store: every read and write of mftrack's SQLite database goes through here.
 
-Writes to synced rows (SIPs) also queue an outbox entry in the same transaction, so a crash
-can never leave a change that sync does not know about (sync-protocol.md D.4, D.6).
+Writes to synced rows (SIPs here, transactions in `transaction_rows`) also queue an outbox
+entry in the same transaction, so a crash can never leave a change that sync does not know
+about (sync-protocol.md D.4, D.6).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 
 from mftrack.adapters.sqlite import connection
 from mftrack.adapters.sqlite.migrate import prepare_database
+from mftrack.adapters.sqlite.outbox import queue_change
+from mftrack.adapters.sqlite.transaction_rows import TransactionRows
 from mftrack.domain.schemes import NavQuote, SchemeInfo
 from mftrack.domain.sip_record import SYNCED_FIELDS, sip_from_record, sip_to_record
 from mftrack.domain.sips import Sip
@@ -65,7 +68,7 @@ def _json_list(text: str | None) -> list[Any]:
     return json.loads(text) if text and text != "[]" else []
 
 
-class LocalStore:
+class LocalStore(TransactionRows):
     """The SQLite database at `path`, migrated to head on open.
 
     Reads and writes go through the stdlib `sqlite3` driver with SQL written here, in the
@@ -370,14 +373,7 @@ class LocalStore:
         *,
         deleted: bool = False,
     ) -> None:
-        base = conn.execute(
-            "select server_version from sips where id = ?", (sip_id,)
-        ).fetchone()[0]
-        conn.execute(
-            "insert into outbox (table_name, row_id, base_version, fields, deleted, created_at) "
-            "values ('sips', ?, ?, ?, ?, ?)",
-            (sip_id, base, json.dumps(fields, sort_keys=True), 1 if deleted else 0, utc_now()),
-        )
+        queue_change(conn, "sips", sip_id, fields, deleted=deleted)
 
     def insert_sip(self, sip: Sip) -> None:
         record = sip_to_record(sip)

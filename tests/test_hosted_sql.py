@@ -386,6 +386,7 @@ def test_catalog_security_settings(admin: psycopg.Connection) -> None:
         "private.sync_replayed_outcomes",
         "private.sync_id_taken",
         "private.sips_limit_per_user",
+        "private.transactions_limit_per_user",
     }
     # Neither PUBLIC nor anon may execute any of our functions.
     open_to_public = admin.execute(

@@ -172,7 +172,7 @@ BAD_TRANSACTIONS = [
     ({"kind": "switch_out"}, "23514", "transactions_sale_units_check"),
     ({"trade_date": "2024-02-30"}, "22008", "out of range"),
     ({"trade_date": "1899-12-31"}, "23514", "transactions_trade_date_check"),
-    ({"folio": "F" * 101}, "23514", "transactions_folio_check"),
+    ({"folio": "F" * 501}, "23514", "transactions_folio_check"),
     ({"note": "n" * 1001}, "23514", "transactions_note_check"),
     ({"import_key": ""}, "23514", "transactions_import_key_check"),
     ({"sip_id": "not-a-uuid"}, "22P02", "uuid"),
@@ -206,7 +206,7 @@ def test_valid_edge_values_are_accepted(api: Gateway, admin, new_user) -> None:
         uuid.uuid4(): txn_fields(kind="dividend_payout", amount="12.5", units=None),
         uuid.uuid4(): txn_fields(kind="sip_failed", amount="5000", source="cas"),
         uuid.uuid4(): txn_fields(kind="merger_out", amount=None, units="1.1234567891"),
-        uuid.uuid4(): txn_fields(stamp_duty="0", stt="0", folio="F" * 100, note="n" * 1000),
+        uuid.uuid4(): txn_fields(stamp_duty="0", stt="0", folio="F" * 500, note="n" * 1000),
         # a removed sale without units (a tombstone is exempt from the sale rule)
         uuid.uuid4(): txn_fields(kind="redemption"),
     }

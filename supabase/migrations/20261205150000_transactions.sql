@@ -58,7 +58,7 @@ create table public.transactions (
   -- Tombstones are exempt, like the limits of SIPs.
   constraint transactions_sale_units_check
     check (deleted or units is not null or kind not in ('redemption', 'switch_out')),
-  constraint transactions_folio_check check (folio is null or char_length(folio) <= 100),
+  constraint transactions_folio_check check (folio is null or char_length(folio) <= 500),
   constraint transactions_import_key_check
     check (import_key is null or char_length(import_key) between 1 and 500),
   constraint transactions_note_check check (note is null or char_length(note) <= 1000)

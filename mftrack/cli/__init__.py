@@ -36,8 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                       "too)."),
     "restore-sip": ("sip", "Bring back a removed SIP whose removal has not been synced yet."),
     "sip": ("sip", "Look at one SIP: `mftrack sip show ID`."),
-    "summary": ("summary", "Your SIPs by scheme: instalments, invested, units, NAV, value, gain "
-                           "and XIRR."),
+    "summary": ("summary", "Your holdings by scheme: instalments, invested, units, NAV, value, "
+                           "gain and XIRR."),
     "demo": ("demo", "Load real NAV histories of five funds and sample SIPs, then print the "
                      "summary."),
     "chart": ("chart", "Charts in the terminal: value vs invested, NAV history, OHLC candles, "

@@ -341,7 +341,10 @@ def show_sip(
     count: int = typer.Option(3, "--next", min=0, max=120, help="How many coming instalments."),
     json_out: bool = typer.Option(False, "--json", help="Print the SIP and its schedule as JSON."),
 ) -> None:
-    """Show a SIP's schedule: amount, step-up, amount changes, pauses, next instalments.
+    """Show a SIP: its schedule, how its instalments went so far, the next ones.
+
+    Instalments due so far are counted as confirmed (a transaction replaced the estimate),
+    estimated, missed (a failed debit) and pending.
 
     Example:
       mftrack sip show 1a2b3c4d --next 6
@@ -349,15 +352,18 @@ def show_sip(
     from mftrack.domain.sip_record import sip_to_record
     from mftrack.domain.sips import sip_status, upcoming_instalments
     from mftrack.render.sip_text import schedule_lines
+    from mftrack.services.portfolio import instalment_counts, valuation_options
 
     runtime: Runtime = ctx.obj
     today = runtime.today()
     sip = runtime.store.get_sip(sip_id, include_deleted=True)
     status = str(sip_status(sip, today))
     upcoming = upcoming_instalments(sip, today, count)
+    counts = instalment_counts(runtime.store, sip, today, valuation_options(runtime.settings))
     if json_out:
         record = sip_to_record(sip)
         record["status"] = status
+        record["instalments"] = counts
         record["next_instalments"] = [
             {"due_date": str(i.due_date), "amount": format(i.amount, "f")} for i in upcoming
         ]
@@ -365,5 +371,5 @@ def show_sip(
         return
     scheme = runtime.store.get_scheme(sip.scheme_code)
     name = scheme.display_name if scheme else "(unknown scheme)"
-    runtime.write_data("\n".join(schedule_lines(sip, name, status, upcoming)))
+    runtime.write_data("\n".join(schedule_lines(sip, name, status, upcoming, counts)))
 

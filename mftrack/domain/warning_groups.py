@@ -37,7 +37,7 @@ def _days(values: Sequence[int]) -> str:
 
 def grouped_warnings(summary: PortfolioSummary, fix_command: str) -> list[str]:
     """One line per kind of trouble, each naming the command that fixes it."""
-    due = [s for s in summary.schemes if s.instalments or s.pending or s.nav_gaps]
+    due = [s for s in summary.schemes if s.instalments or s.pending or s.nav_gaps or s.units]
     fix = f"run `{fix_command}`"
     lines: list[str] = []
     no_nav = [s for s in due if s.nav_date is None]
@@ -70,4 +70,7 @@ def grouped_warnings(summary: PortfolioSummary, fix_command: str) -> list[str]:
         lines.append(f"{_of_schemes(count, gaps)} {'has' if count == 1 else 'have'} no NAV near "
                      f"the due date (a gap in the NAV history) and "
                      f"{'is' if count == 1 else 'are'} left out of the totals: {fix}")
+    # A ledger that does not add up (a sale of more than is held, ...) is rare and needs the
+    # user's eye on that very transaction: its sentence is shown as it is.
+    lines.extend(w for s in summary.schemes if s.ledger is not None for w in s.ledger.warnings)
     return lines

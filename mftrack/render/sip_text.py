@@ -6,7 +6,7 @@ repeat what was recorded, not a rounded neighbour of it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -125,7 +125,11 @@ def describe_changes(before: Sip, after: Sip) -> list[str]:
 
 
 def schedule_lines(
-    sip: Sip, scheme_name: str, status: str, upcoming: Sequence[ScheduledInstalment]
+    sip: Sip,
+    scheme_name: str,
+    status: str,
+    upcoming: Sequence[ScheduledInstalment],
+    counts: Mapping[str, int] | None = None,
 ) -> list[str]:
     """`mftrack sip show`: the SIP and everything that shapes its instalments."""
     lines = [
@@ -142,6 +146,15 @@ def schedule_lines(
     lines.extend(f"    {money(c.amount)} from {c.effective}" for c in sip.amount_changes)
     lines.append("  pauses" + ("" if sip.pauses else "        none"))
     lines.extend(f"    {pause_text(p)}" for p in sip.pauses)
+    if counts is not None:
+        lines.append(f"  instalments   {instalments_text(counts)}")
     lines.append("  next instalments" + ("" if upcoming else "  none"))
     lines.extend(f"    {i.due_date}  {money(i.amount)}" for i in upcoming)
     return lines
+
+
+def instalments_text(counts: Mapping[str, int]) -> str:
+    """E.g. "3 confirmed, 52 estimated, 1 missed, 0 pending" (and NAV gaps, if any)."""
+    text = ", ".join(f"{counts[k]} {k}" for k in ("confirmed", "estimated", "missed", "pending"))
+    gaps = counts.get("nav_gaps", 0)
+    return text + (f", {gaps} in a NAV gap" if gaps else "")

@@ -48,6 +48,8 @@ def suspect_schemes(
                 suspect = True
             elif lot.status is InstalmentStatus.PENDING:
                 suspect = scheme.nav_date is None
+            elif lot.status is not InstalmentStatus.ALLOTTED:
+                continue  # CONFIRMED or MISSED: a statement row says what happened (F5)
             else:
                 assert lot.nav_date is not None
                 suspect = _weekday_between(lot.due_date, lot.nav_date)

@@ -80,7 +80,7 @@ def load_portfolio(
 
 @dataclass(frozen=True, slots=True)
 class ValueHistory:
-    """Month-end value and cumulative invested, ending with the summary's as_of."""
+    """Month-end value and cost held (after redemptions), ending with the summary's as_of."""
 
     points: tuple[ValuePoint, ...]
     source: Literal["computed", "stored"]
@@ -94,9 +94,9 @@ def value_history(
     since: date | None = None,
     use_stored: bool = True,
 ) -> ValueHistory:
-    """Value vs invested for the portfolio (`TOTAL`) or one scheme, from `since` on.
+    """Value vs cost held for the portfolio (`TOTAL`) or one scheme, from `since` on.
 
-    Points before the first allotment (nothing invested yet) are left out.
+    Points start at the first allotment's month end; after a full redemption both are 0.
     """
     if scheme_code == TOTAL:
         first = view.summary.total.first_allotment
@@ -120,7 +120,7 @@ def value_history(
             return ValueHistory(stored, "stored")
     series = value_series(view.summary, view.navs, dates=dates)
     points = series.total if scheme_code == TOTAL else series.by_scheme[scheme_code]
-    return ValueHistory(tuple(p for p in points if p.invested), "computed")
+    return ValueHistory(tuple(points), "computed")  # every point is on or after `first`
 
 
 def _stored_points(
@@ -132,7 +132,7 @@ def _stored_points(
         return None
     if rows[dates[-1]] != last:  # SIPs or NAVs changed since the daemon ran
         return None
-    return tuple(ValuePoint(d, *rows[d]) for d in dates if rows[d][0])
+    return tuple(ValuePoint(d, *rows[d]) for d in dates)
 
 
 def read_valuations(
@@ -205,7 +205,7 @@ def nav_picture(
             {
                 (lot.nav_date, lot.nav)
                 for lot in scheme.lots
-                if lot.status is InstalmentStatus.ALLOTTED
+                if lot.status in (InstalmentStatus.ALLOTTED, InstalmentStatus.CONFIRMED)
                 and lot.nav_date is not None
                 and lot.nav is not None
             }

@@ -7,7 +7,7 @@ charts and the PNG report read the same numbers, so they can never drift apart.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -15,13 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 from mftrack.domain.navs import NavSeries
 from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
-from mftrack.domain.portfolio import PortfolioSummary, summarise
+from mftrack.domain.portfolio import (
+    InstalmentStatus,
+    PortfolioSummary,
+    scheme_lots,
+    summarise,
+)
 from mftrack.domain.pricing import nav_rules
 
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
     from mftrack.config import Settings
+    from mftrack.domain.lots import SchemeLots
+    from mftrack.domain.portfolio import PortfolioTotal, SchemeSummary
     from mftrack.domain.sips import Sip
+    from mftrack.domain.transactions import Transaction
 
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
@@ -36,20 +44,29 @@ def valuation_options(settings: Settings) -> ValuationOptions:
 
 
 def load_navs(
-    store: LocalStore, sips: list[Sip], as_of: date
+    store: LocalStore, sips: list[Sip], as_of: date, transactions: Iterable[Transaction] = ()
 ) -> dict[int, NavSeries]:
-    """NAV series of every scheme the SIPs invest in, from the first start up to `as_of`.
+    """NAV series of every scheme the SIPs and transactions are in, up to `as_of`.
 
-    Each series also carries the scheme's last NAV before that start: it is the NAV a holding
-    is valued at when no later one exists (a scheme closed before the SIP began).
+    From the first SIP start or trade date on. Each series also carries the scheme's last NAV
+    before that day: it is the NAV a holding is valued at when no later one exists (a scheme
+    closed before the SIP began).
     """
     live = [s for s in sips if not s.deleted]
-    if not live:
+    trades = [t for t in transactions if not t.deleted]
+    if not live and not trades:
         return {}
-    first = min(s.start_date for s in live)
-    codes = {s.scheme_code for s in live}
+    first = min([s.start_date for s in live] + [t.trade_date for t in trades])
+    codes = {s.scheme_code for s in live} | {t.scheme_code for t in trades}
     columns = store.nav_columns(codes, start=min(first, as_of), end=as_of)
     return {code: NavSeries.from_columns(*cols) for code, cols in columns.items()}
+
+
+def load_transactions(
+    store: LocalStore, as_of: date, scheme_codes: set[int] | None = None
+) -> list[Transaction]:
+    """The live transactions dated up to `as_of`, by trade date (of `scheme_codes` only)."""
+    return store.list_transactions(scheme_codes=scheme_codes, end=as_of)
 
 
 def portfolio_summary(
@@ -88,14 +105,51 @@ def _portfolio_summary(
     sips = store.list_sips()
     if scheme_codes is not None:
         sips = [s for s in sips if s.scheme_code in scheme_codes]
-    navs = load_navs(store, sips, as_of)
-    schemes = store.get_schemes(s.scheme_code for s in sips)
+    txns = load_transactions(store, as_of, scheme_codes)
+    navs = load_navs(store, sips, as_of, txns)
+    codes = {s.scheme_code for s in sips} | {t.scheme_code for t in txns}
+    schemes = store.get_schemes(codes)
     names = {code: scheme.display_name for code, scheme in schemes.items()}
-    for sip in sips:
-        names.setdefault(sip.scheme_code, f"scheme {sip.scheme_code} (not in the scheme list)")
+    for code in codes:
+        names.setdefault(code, f"scheme {code} (not in the scheme list)")
     rules = nav_rules({code: scheme.info.category for code, scheme in schemes.items()})
-    summary = summarise(sips, navs, names, as_of, options, rules)
+    summary = summarise(sips, navs, names, as_of, options, rules, txns)
     return summary, navs
+
+
+def portfolio_lots(
+    store: LocalStore, as_of: date, options: ValuationOptions = DEFAULT_OPTIONS
+) -> dict[int, SchemeLots]:
+    """Every scheme's open lots (oldest first) and realised matches on `as_of` (FIFO, F6/F9).
+
+    The same valuation as `summary`: SIP instalments not replaced by a statement row are
+    estimated lots (`Lot.estimated`). Capital gains work from this.
+    """
+    summary, _ = portfolio_summary(store=store, as_of=as_of, options=options)
+    return {s.scheme_code: scheme_lots(s) for s in summary.schemes}
+
+
+def instalment_counts(
+    store: LocalStore, sip: Sip, as_of: date, options: ValuationOptions = DEFAULT_OPTIONS
+) -> dict[str, int]:
+    """How many of the SIP's instalments due by `as_of` are confirmed by a transaction,
+    estimated from the plan, missed (a failed debit), pending or in a NAV gap."""
+    counts = dict.fromkeys(("confirmed", "estimated", "missed", "pending", "nav_gaps"), 0)
+    if sip.deleted:
+        return counts
+    summary, _ = portfolio_summary(
+        store=store, as_of=as_of, options=options, scheme_codes={sip.scheme_code}
+    )
+    key = {
+        InstalmentStatus.CONFIRMED: "confirmed", InstalmentStatus.ALLOTTED: "estimated",
+        InstalmentStatus.MISSED: "missed", InstalmentStatus.PENDING: "pending",
+        InstalmentStatus.NAV_GAP: "nav_gaps",
+    }  # fmt: skip
+    for scheme in summary.schemes:
+        for lot in scheme.lots:
+            if lot.sip_id == sip.id:
+                counts[key[lot.status]] += 1
+    return counts
 
 
 def _dec(value: Any, places: int = 0) -> str | None:
@@ -116,10 +170,16 @@ def _rate(value: Any) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
-def summary_as_dict(summary: PortfolioSummary) -> dict[str, Any]:
-    """The `summary --json` object: decimals as strings, rates as fractions, dates ISO."""
+def summary_as_dict(summary: PortfolioSummary, *, redeemed: bool = False) -> dict[str, Any]:
+    """The `summary --json` object: decimals as strings, rates as fractions, dates ISO.
+
+    Fully redeemed schemes are left out of `schemes` unless `redeemed` (`summary --all`);
+    the total always counts them (their realised gains, what was paid in and withdrawn).
+    """
     schemes = []
     for s in summary.schemes:
+        if s.redeemed and not redeemed:
+            continue
         schemes.append(
             {
                 "scheme_code": s.scheme_code,
@@ -139,6 +199,8 @@ def summary_as_dict(summary: PortfolioSummary) -> dict[str, Any]:
                 "absolute_return": _rate(s.absolute_return),
                 "first_allotment": s.first_allotment.isoformat() if s.first_allotment else None,
                 "stale": s.stale,
+                **_ledger_keys(s),
+                "redeemed": s.redeemed,
             }
         )
     t = summary.total
@@ -155,6 +217,20 @@ def summary_as_dict(summary: PortfolioSummary) -> dict[str, Any]:
             "xirr": _rate(t.xirr),
             "absolute_return": _rate(t.absolute_return),
             "first_allotment": t.first_allotment.isoformat() if t.first_allotment else None,
+            **_ledger_keys(t),
         },
         "warnings": list(summary.warnings),
+    }
+
+
+def _ledger_keys(s: SchemeSummary | PortfolioTotal) -> dict[str, Any]:
+    """What the ledger adds to a scheme and to the total (docs/returns-and-xirr.md)."""
+    return {
+        "paid_in": _money(s.paid_in),
+        "withdrawn": _money(s.withdrawn),
+        "realised_gain": _money(s.realised_gain),
+        "idcw": _money(s.idcw),
+        "confirmed": s.confirmed,
+        "estimated": s.estimated,
+        "missed": s.missed,
     }

@@ -9,7 +9,6 @@ are "0". Decimals are stored as text.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 from mftrack.domain.money import ZERO
 from mftrack.domain.navs import NavSeries
 from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
-from mftrack.domain.portfolio import PortfolioSummary, value_series
+from mftrack.domain.portfolio import PortfolioSummary, holding_steps, value_series
 from mftrack.services.portfolio import portfolio_summary
 
 if TYPE_CHECKING:
@@ -51,16 +50,15 @@ def _days(first: date, last: date) -> list[date]:
 def _units_by_day(
     summary: PortfolioSummary, navs: Mapping[int, NavSeries], days: list[date]
 ) -> dict[int, list[Decimal]]:
-    """Cumulative units per scheme on each day (a lot counts from its NAV date)."""
+    """Units held per scheme on each day (a lot counts from its NAV date, a sale from its
+    trade date)."""
     result: dict[int, list[Decimal]] = {}
     for scheme in summary.schemes:
-        dates = navs.get(scheme.scheme_code, NavSeries()).dates
-        bought = sorted(scheme.lots.allotted_by_nav_index().items())
+        steps = holding_steps(scheme, navs.get(scheme.scheme_code, NavSeries()))
         k, units, column = 0, ZERO, []
         for day in days:
-            known = bisect_right(dates, day)
-            while k < len(bought) and bought[k][0] < known:
-                units += bought[k][1][1]
+            while k < len(steps) and steps[k].on <= day:
+                units += steps[k].units
                 k += 1
             column.append(units)
         result[scheme.scheme_code] = column

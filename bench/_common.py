@@ -37,3 +37,34 @@ def run_process(args: list[str], env: dict[str, str] | None = None) -> None:
 def line(name: str, seconds: float, floor: float | None = None, goal: str = "") -> str:
     ratio = f"  ({seconds / floor:5.1f}x floor)" if floor else ""
     return f"{name:<48} {seconds * 1000:9.1f} ms{ratio}  {goal}".rstrip()
+
+
+# Forks the measured command from a small process and reports its wall time and max RSS:
+# a child forked from this (large) benchmark process would inherit its RSS high-water mark.
+_TIMER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+      os.waitstatus_to_exitcode(status), file=sys.stderr)
+"""
+
+
+def measured(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS in KiB) of one process."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _TIMER, *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    *messages, last = proc.stderr.strip().splitlines()
+    elapsed, cpu, rss, code = last.split()
+    if code != "0":
+        raise SystemExit(f"{args} failed: {chr(10).join(messages)[-500:]}")
+    return float(elapsed), float(cpu), int(rss)

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mftrack.analytics.returns import xirr
 from mftrack.domain.navs import NavSeries
 from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
 from mftrack.domain.portfolio import (
@@ -634,6 +635,31 @@ def test_xirr_values_are_dated_on_their_nav_dates_and_the_total_on_the_freshest(
     # the total's value on the freshest NAV date of all schemes (11 Dec 2025)
     total_flows = [*elss_flows, *idbi_flows, (date(2025, 12, 11), elss.value + idbi_value)]
     assert summary.total.xirr == pytest.approx(solve_xirr(total_flows), abs=1e-7)
+
+
+def test_xirr_is_the_exact_one_with_whole_rupee_and_paise_amounts_on_one_date() -> None:
+    # The valuation sums purchases per NAV date as ints when amounts are whole rupees (cheaper
+    # to turn into XIRR's floats) and as Decimals otherwise: the rates must be exactly those of
+    # the Decimal sums, per scheme and in total, when both kinds fall on the same dates.
+    as_of = date(2025, 12, 11)
+    plans = [
+        sip(),  # 5,000 on the 5th
+        sip(id="paise", amount=Decimal("1234.56")),  # the same days, paise
+        sip(id="step", amount=Decimal(3000), step_up=StepUp(StepUpKind.PERCENT, Decimal("7.5"))),
+        sip(NIFTY, id="nifty", amount=Decimal("999.99"), start_date=date(2019, 2, 10), day=10),
+    ]
+    summary = run(plans, as_of)
+    assert len({lot.amount % 1 == 0 for lot in allotted(summary, ELSS)}) == 2  # both kinds
+    total: list[tuple[date, Decimal]] = []
+    for scheme in summary.schemes:
+        flows = [(lot.nav_date, -lot.amount) for lot in allotted(summary, scheme.scheme_code)]
+        flows.sort(key=lambda flow: flow[0])  # the valuation's order: by NAV date
+        assert scheme.nav_date is not None
+        assert scheme.xirr == xirr([*flows, (scheme.nav_date, scheme.value)])  # exactly
+        total += flows
+    valued_on = max(s.nav_date for s in summary.schemes if s.nav_date is not None)
+    value = sum((s.value for s in summary.schemes), Decimal(0))
+    assert summary.total.xirr == xirr([*total, (valued_on, value)])
 
 
 def test_the_one_year_test_is_measured_to_the_nav_date() -> None:

@@ -142,7 +142,7 @@ def _ratio(gain: Decimal, invested: Decimal) -> Decimal | None:
 
 
 def _xirr_if_a_year(
-    flows: Mapping[date, Decimal], value: Decimal, first: date | None, valued_on: date
+    flows: Mapping[date, Decimal | int], value: Decimal, first: date | None, valued_on: date
 ) -> float | None:
     """XIRR of `flows` (purchases negative) and `value` dated on `valued_on` (its NAV date).
 
@@ -159,7 +159,7 @@ def _xirr_if_a_year(
 
 def _summarise_scheme(
     code: int, name: str, book: SchemeBook, navs: NavSeries, stale_after_days: int
-) -> tuple[SchemeSummary, dict[date, Decimal]]:
+) -> tuple[SchemeSummary, dict[date, Decimal | int]]:
     """The fast path (SIPs only): the summary and its flows by NAV date (purchases negative)."""
     as_of = book.as_of
     dates = book.dates
@@ -375,7 +375,7 @@ def summarise(
     })  # fmt: skip
 
     schemes: list[SchemeSummary] = []
-    flows: dict[date, Decimal] = {}
+    flows: dict[date, Decimal | int] = {}
     for code, book in books.items():
         navs = navs_by_scheme.get(code, _EMPTY)
         name = scheme_names.get(code, "")
@@ -389,7 +389,7 @@ def summarise(
             scheme_flows = ledger.flows
         schemes.append(scheme)
         for on, amount in scheme_flows.items():
-            flows[on] = flows.get(on, ZERO) + amount
+            flows[on] = flows.get(on, 0) + amount  # int 0: whole rupees stay ints (_price)
     schemes.sort(key=lambda s: (s.scheme_name.casefold(), s.scheme_code))
     warnings = [
         warning
@@ -406,7 +406,7 @@ def summarise(
 
 
 def _total(
-    schemes: list[SchemeSummary], flows: Mapping[date, Decimal], as_of: date
+    schemes: list[SchemeSummary], flows: Mapping[date, Decimal | int], as_of: date
 ) -> PortfolioTotal:
     invested = sum((s.invested for s in schemes), ZERO)
     value = sum((s.value for s in schemes), ZERO)

@@ -108,3 +108,20 @@ def test_sip_show_counts_a_confirmed_and_a_missed_instalment() -> None:
     total = summary()["total"]
     assert (total["confirmed"], total["estimated"], total["missed"]) == (1, 5, 1)
     assert total["instalments"] == 6 and total["paid_in"] == "30000.00"
+
+
+def test_as_of_before_a_redemption_values_the_units_then_held() -> None:
+    bought_on, nav = scan_on_or_after(NIFTY, date(2020, 1, 10))
+    record(
+        Transaction("b1", NIFTY, TxnKind.PURCHASE, bought_on, Decimal("10000.00"),
+                    Decimal("100.000"), nav),
+        Transaction("r1", NIFTY, TxnKind.REDEMPTION, date(2024, 1, 10), Decimal("20000.00"),
+                    Decimal("40.000")),
+    )  # fmt: skip
+    before = summary("--as-of", "2024-01-09")
+    (scheme,) = before["schemes"]
+    _, then = scan_on_or_before(NIFTY, date(2024, 1, 9))
+    assert scheme["units"] == "100.000" and scheme["withdrawn"] == "0.00"
+    assert scheme["value"] == format(paisa(100 * then), "f")
+    (after,) = summary("--as-of", "2024-01-10")["schemes"]
+    assert after["units"] == "60.000" and after["realised_gain"] == "16000.00"

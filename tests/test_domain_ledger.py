@@ -416,3 +416,12 @@ def test_scheme_lots_of_the_fast_path_are_the_allotted_instalments() -> None:
     assert lots.open[2] == Lot(ELSS, date(2021, 6, 7), Decimal("69.748"), Decimal(5000), None,
                                f"sip:sip-{ELSS}:2021-06-05", estimated=True)  # fmt: skip
     assert replace(lots.open[0], units=Decimal(0)).origin.startswith("sip:")
+
+
+def test_units_held_without_any_nav_are_warned_about_not_called_instalments() -> None:
+    bought = txn(1, 999999, TxnKind.PURCHASE, date(2024, 1, 10), amount=Decimal(1000),
+                 units=Decimal("10.000"))  # fmt: skip
+    summary = summarise([], {}, {999999: "Unknown"}, AS_OF, transactions=[bought])
+    (warning,) = summary.warnings
+    assert "its 10.000 units are valued at ₹0" in warning and "instalments" not in warning
+    assert of(summary, 999999).value == 0 and of(summary, 999999).invested == 1000

@@ -277,8 +277,10 @@ def _scheme_warnings(
     if not (s.instalments or s.pending or s.nav_gaps or s.units):
         return []  # nothing due or held on as_of: no NAV is needed, so nothing to warn about
     if not len(navs):
+        held = f"its {s.units} units are valued at ₹0" if s.units else ""
+        waiting = f"its {s.pending} instalments are pending" if s.pending or not held else ""
         return [
-            f"{label}: no NAV history at all; its {s.pending} instalments are pending "
+            f"{label}: no NAV history at all; {' and '.join(filter(None, (held, waiting)))} "
             f"(`{FIX_COMMAND}` fetches it)"
         ]
     warnings: list[str] = []

@@ -263,8 +263,10 @@ class SchemeBook:
         c.sip_id.extend([sip_id] * n)
         c.due.extend(due_dates)
         c.amount.extend(amounts)
-        searched = due_dates if self.rule is NavRule.NEXT_BUSINESS_DAY else (
-            previous_day_targets(due_dates)
+        searched = (
+            due_dates
+            if self.rule is NavRule.NEXT_BUSINESS_DAY
+            else (previous_day_targets(due_dates))
         )
         pick_dates = self.pick_dates
         # F2/F3: the NAV position of each (non-decreasing); map() keeps the loop in C
@@ -340,8 +342,13 @@ class SchemeBook:
             self.allotted += count
             self.invested += amount * count
             self.stamp += duty * count
-            self.units += sum((u for u in run if u is not None), ZERO) if gaps else sum(
-                run, ZERO  # type: ignore[arg-type]
+            self.units += (
+                sum((u for u in run if u is not None), ZERO)
+                if gaps
+                else sum(
+                    run,
+                    ZERO,  # type: ignore[arg-type]
+                )
             )
             # The purchases by NAV date are only ever turned into XIRR's floats. A whole-rupee
             # amount goes in as an int: the same exact value, but int adds and float(int) take

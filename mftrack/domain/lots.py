@@ -93,7 +93,10 @@ def consume_fifo(
         cost = lot.cost if whole else paisa(lot.cost * take / lot.units)
         share = proceeds_left if left == 0 else paisa(proceeds * take / units)
         proceeds_left -= share
-        matches.append(LotMatch(replace(lot, units=take, cost=cost), sold_on, share, sale_id))
+        # A whole lot is matched as it is (frozen: sharing it is safe, and a sale of many
+        # whole lots does not copy each one).
+        part = lot if whole else replace(lot, units=take, cost=cost)
+        matches.append(LotMatch(part, sold_on, share, sale_id))
         if not whole:
             k -= 1
             lots = [*lots[:k], replace(lot, units=lot.units - take, cost=lot.cost - cost),

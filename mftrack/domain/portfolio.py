@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import compress, repeat
-from operator import is_not, neg
+from operator import attrgetter, is_not, neg
 
 from mftrack.analytics.returns import xirr_by_date
 from mftrack.domain.allotment import (
@@ -56,6 +56,7 @@ __all__ = [  # the allotment names are re-exported: callers value SIPs through t
 RATIO_QUANTUM = Decimal("0.000001")  # absolute return as a fraction, 0.0001 % resolution
 COST_QUANTUM = Decimal("0.0001")  # average cost per unit, to AMFI's 4 NAV decimals
 _EMPTY = NavSeries()
+_BY_TRADE_DATE = attrgetter("trade_date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +205,11 @@ def _summarise_scheme(
 
 
 def _summarise_ledger(
-    code: int, name: str, book: SchemeBook, ledger: SchemeLedger, navs: NavSeries,
+    code: int,
+    name: str,
+    book: SchemeBook,
+    ledger: SchemeLedger,
+    navs: NavSeries,
     stale_after_days: int,
 ) -> SchemeSummary:
     """A scheme with transactions, from its replayed ledger (`mftrack.domain.ledger`)."""
@@ -370,7 +375,7 @@ def summarise(
     ledgers = run_ledgers({
         code: LedgerInput(
             books[code], navs_by_scheme.get(code, _EMPTY), sip_rows[code],
-            sorted(by_scheme.get(code, ()), key=lambda t: t.trade_date),
+            sorted(by_scheme.get(code, ()), key=_BY_TRADE_DATE),
             f"{code} {scheme_names.get(code, '')}".strip(),
         )
         for code in on_ledger

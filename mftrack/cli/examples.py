@@ -48,6 +48,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "mftrack summary --as-of 2025-03-31",
         "mftrack summary --csv > portfolio.csv",
         "mftrack summary --json | jq .total",
+        "mftrack summary --all   # with the schemes you fully redeemed",
     ),
     "demo": ("mftrack demo", "mftrack demo --home /tmp/mf-demo --json"),
     "chart value": (

@@ -67,3 +67,22 @@ def test_a_missed_instalment_shows_in_the_table() -> None:
     assert of(summary, NIFTY).missed == 1
     plain = render_summary(data, None).plain()
     assert "missed" in plain.splitlines()[1]
+
+
+def test_daily_valuations_follow_the_units_held_after_a_redemption() -> None:
+    from mftrack.services.valuations import TOTAL, valuation_rows
+    from tests.test_domain_portfolio import series
+
+    summary, gone, kept = redeemed_and_held()
+    rows = valuation_rows(summary, {NIFTY: series(NIFTY), AXIS_LARGE: series(AXIS_LARGE)})
+    sold_on = next(t for t in summary.schemes if t.scheme_code == NIFTY).ledger.realised[0].sold_on
+    nifty = {r.valuation_date: r for r in rows if r.scheme_code == NIFTY}
+    day_before = max(d for d in nifty if d < sold_on)
+    assert nifty[day_before].units == gone.units and nifty[day_before].invested == 40000
+    assert sold_on not in nifty  # nothing held or invested from the sale on
+    last = max(r.valuation_date for r in rows)
+    total = next(r for r in rows if r.scheme_code == TOTAL and r.valuation_date == last)
+    assert (total.invested, total.value) == (summary.total.invested, summary.total.value)
+    assert kept.units == next(
+        r.units for r in rows if r.scheme_code == AXIS_LARGE and r.valuation_date == last
+    )

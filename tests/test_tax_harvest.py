@@ -51,7 +51,7 @@ def test_harvest_skips_locked_elss_and_short_term_lots_and_stops_there() -> None
     assert [(p.scheme_code, p.units, p.ltcg) for p in plan.picks] == [
         (1, D("100"), D("5000.00")), (2, D("50"), D("1000.00"))]  # fmt: skip
     assert [why for _, why in plan.stops] == [
-        "ELSS units allotted 2024-06-03 are locked until 2027-06-04",
+        "ELSS units allotted 2024-06-03 are locked (free from 2027-06-04)",
         "units allotted 2026-06-01 are still short term",
     ]
     assert plan.notes == [EXIT_LOAD_NOTE]

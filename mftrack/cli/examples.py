@@ -26,6 +26,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "mftrack scheme search parag parikh flexi", "mftrack scheme search INF879O01027 --json"
     ),
     "scheme show": ("mftrack scheme show 122639", "mftrack scheme show 'axis elss direct growth'"),
+    "scheme set-tax-class": (
+        "mftrack scheme set-tax-class 120716 equity", "mftrack scheme set-tax-class 120716 auto"
+    ),
     "add-sip": (
         "mftrack add-sip 120503 --amount 5000 --start 2021-04-05",
         "mftrack add-sip 'parag parikh flexi direct' -a 10,000 -s 2024-01-10 --step-up 10%",

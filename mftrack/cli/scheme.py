@@ -116,3 +116,38 @@ def show(
             f"the latest NAV is {age} days old; `mftrack nav pull` or `mftrack nav history` "
             "fetches newer ones"
         )
+
+
+@app.command("set-tax-class")
+def set_tax_class(
+    ctx: typer.Context,
+    scheme: str = typer.Argument(..., help="Scheme code, ISIN or an unambiguous name phrase."),
+    tax_class: str = typer.Argument(
+        ..., metavar="CLASS",
+        help="equity (>= 65 % domestic equity), debt (> 65 % debt), other (<= 35 % domestic "
+        "equity, e.g. gold, foreign FoFs), hybrid (between), or auto (from the AMFI category).",
+    ),
+) -> None:
+    """Set the tax class of a scheme when its AMFI category does not settle it.
+
+    Index funds, ETFs, FoFs and hybrids can fall on either side of the 65 % equity line, so
+    their AMFI category does not settle the class. `auto` goes back to the category.
+    """
+    from mftrack.adapters.sqlite.tax_classes import set_tax_class_override
+    from mftrack.domain.tax.classes import TaxClass, tax_class_of
+    from mftrack.errors import InvalidInputError
+    from mftrack.services.schemes import resolve_scheme
+
+    runtime: Runtime = ctx.obj
+    choice = tax_class.strip().lower()
+    allowed = [c.value for c in TaxClass]
+    if choice not in (*allowed, "auto"):
+        raise InvalidInputError(
+            f"{tax_class!r} is not a tax class", hint=f"use one of {', '.join(allowed)} or auto"
+        )
+    found = resolve_scheme(runtime.store, scheme)
+    code = found.scheme_code
+    set_tax_class_override(runtime.store, code, None if choice == "auto" else choice)
+    now = tax_class_of(found.info.category, found.display_name,
+                       None if choice == "auto" else TaxClass(choice))  # fmt: skip
+    runtime.info(f"{found.display_name} ({code}) is taxed as {now.tax_class} ({now.reason}).")

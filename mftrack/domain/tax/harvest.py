@@ -90,7 +90,7 @@ def _sellable_prefix(lots: Sequence[Lot], scheme: SchemeTax, on: date) -> tuple[
     for k, lot in enumerate(lots):
         free = elss_free_from(lot.acquired)
         if scheme.elss and on < free:
-            return k, f"ELSS units allotted {lot.acquired} are locked until {free}"
+            return k, f"ELSS units allotted {lot.acquired} are locked (free from {free})"
         if sale_rule(scheme.tax_class, lot.acquired, on).term is Term.SHORT:
             return k, f"units allotted {lot.acquired} are still short term"
     return len(lots), ""

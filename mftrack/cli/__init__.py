@@ -38,6 +38,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sip": ("sip", "Look at one SIP: `mftrack sip show ID`."),
     "summary": ("summary", "Your holdings by scheme: instalments, invested, units, NAV, value, "
                            "gain and XIRR."),
+    "gains": ("gains", "Realised capital gains per financial year: short and long term, lot by lot "
+                       "(FIFO)."),
+    "lots": ("gains", "Open lots: units left, cost, when each turns long term, ELSS lock-in, gain "
+                      "if sold."),
+    "harvest": ("gains", "Which equity units to redeem this year so long-term gains stay within "
+                         "the exemption."),
     "demo": ("demo", "Load real NAV histories of five funds and sample SIPs, then print the "
                      "summary."),
     "chart": ("chart", "Charts in the terminal: value vs invested, NAV history, OHLC candles, "

@@ -29,6 +29,14 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "scheme set-tax-class": (
         "mftrack scheme set-tax-class 120716 equity", "mftrack scheme set-tax-class 120716 auto"
     ),
+    "gains": (
+        "mftrack gains",
+        "mftrack gains --fy 2024-25 --detail",
+        "mftrack gains --fy 2024-25 --schedule-112a 112a.csv",
+        "mftrack gains --csv --detail > gains.csv",
+    ),
+    "lots": ("mftrack lots", "mftrack lots 120503 --json"),
+    "harvest": ("mftrack harvest", "mftrack harvest --fy 2025-26 --json"),
     "add-sip": (
         "mftrack add-sip 120503 --amount 5000 --start 2021-04-05",
         "mftrack add-sip 'parag parikh flexi direct' -a 10,000 -s 2024-01-10 --step-up 10%",

@@ -1,0 +1,133 @@
+"""`mftrack gains`, `lots`, `harvest` and `scheme set-tax-class` through the real CLI, on real
+NAV histories (Axis ELSS Tax Saver 120503: its NAV of 31-Jan-2018 is 44.8938)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from mftrack.adapters.sqlite.store import LocalStore
+from mftrack.config import resolve_paths
+from mftrack.domain.transactions import Transaction, TxnKind
+from tests.helpers import mfapi_file, run_cli
+
+D = Decimal
+NOW = datetime(2025, 12, 10, 9, 0, tzinfo=UTC)
+# Purchases without units: the ledger estimates them at that day's real NAV (issue 11).
+# Sales fetch units x that day's real NAV.
+LEDGER = [
+    (TxnKind.PURCHASE, date(2017, 6, 1), "50000.00", None),
+    (TxnKind.PURCHASE, date(2022, 5, 2), "20000.00", None),
+    (TxnKind.PURCHASE, date(2025, 6, 2), "10000.00", None),
+    (TxnKind.REDEMPTION, date(2024, 7, 22), None, "500.000"),
+    (TxnKind.REDEMPTION, date(2024, 7, 23), None, "700.000"),
+]
+
+
+def real_nav(day: date) -> Decimal:
+    history = json.loads(mfapi_file(120503).read_text())["data"]
+    return D(next(p["nav"] for p in history if p["date"] == day.strftime("%d-%m-%Y")))
+
+
+@pytest.fixture
+def ledger(monkeypatch) -> None:
+    """Three purchases of Axis ELSS (one before 31-Jan-2018) and sales on both sides of
+    23-Jul-2024, valued on 2025-12-10."""
+    monkeypatch.setenv("MFTRACK_TODAY", "2025-12-10")
+    assert run_cli("nav", "import", str(mfapi_file(120503))).exit_code == 0
+    paths = resolve_paths()
+    store = LocalStore(paths.database, backup_dir=paths.backup_dir)
+    store.insert_transactions(
+        Transaction(id=str(uuid.uuid4()), scheme_code=120503, kind=kind, trade_date=day,
+                    amount=D(amount) if amount else (D(units) * real_nav(day)).quantize(D("0.01")),
+                    units=None if units is None else D(units),
+                    created_at=NOW, updated_at=NOW)
+        for kind, day, amount, units in LEDGER
+    )  # fmt: skip
+
+
+def test_gains_match_each_sale_to_lots_with_the_rule_of_its_date(ledger) -> None:
+    result = run_cli("gains", "--fy", "2024-25", "--json", "--detail")
+    assert result.exit_code == 0, result.stderr
+    (fy,) = json.loads(result.stdout)["years"]
+    assert fy["fy"] == "2024-25" and fy["equity_ltcg_exemption"] == "125000.00"
+    lots = fy["lots"]
+    assert {lot["sold"] for lot in lots} == {"2024-07-22", "2024-07-23"}
+    for lot in lots:
+        assert lot["term"] == "long"
+        assert lot["rule"] == ("equity-lt-2018" if lot["sold"] == "2024-07-22"
+                               else "equity-lt-2024")  # fmt: skip
+        if lot["acquired"] == "2017-06-01":
+            # Grandfathered with the real 31-Jan-2018 NAV from the local NAV store.
+            assert D(lot["fmv_nav_31jan2018"]) == D("44.8938")
+            fmv = (D(lot["units"]) * D("44.8938")).quantize(D("0.01"))
+            expected = max(D(lot["cost"]), min(fmv, D(lot["proceeds"])))
+            assert D(lot["grandfathered_cost"]) == expected
+        else:
+            assert lot["grandfathered_cost"] is None
+        assert D(lot["stt"]) > 0 and lot["stt_estimated"] is True
+        # STT is shown, not deducted.
+        cost = D(lot["grandfathered_cost"] or lot["cost"])
+        assert D(lot["taxable_gain"]) == D(lot["proceeds"]) - cost
+    assert sum(D(lot["proceeds"]) for lot in lots) == D(fy["total"]["proceeds"])
+
+
+def test_schedule_112a_has_the_23_jul_2024_split(ledger, tmp_path) -> None:
+    target = tmp_path / "112a.csv"
+    result = run_cli("gains", "--fy", "2024-25", "--schedule-112a", str(target))
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.reader(target.open()))
+    assert rows[0][:3] == ["Share/Unit acquired(1a)", "Share/Unit Transferred(1b)",
+                           "ISIN Code(2)"]  # fmt: skip
+    flags = sorted((r[0], r[1]) for r in rows[1:])
+    assert ("BE", "BE") in flags and all(r[2] == "INF846K01EW2" for r in rows[1:])
+    assert "Wrote" in result.stderr and "not tax advice" in result.stderr
+
+
+def test_schedule_112a_needs_one_year(ledger, tmp_path) -> None:
+    result = run_cli("gains", "--schedule-112a", str(tmp_path / "x.csv"))
+    assert result.exit_code == 2
+    assert "--schedule-112a needs --fy" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_lots_show_the_elss_lock_and_harvest_skips_it(ledger) -> None:
+    result = run_cli("lots", "120503", "--json")
+    assert result.exit_code == 0, result.stderr
+    (scheme,) = json.loads(result.stdout)["schemes"]
+    assert scheme["tax_class"] == "equity" and scheme["elss"] is True
+    newest = scheme["lots"][-1]
+    assert newest["acquired"] == "2025-06-02" and newest["locked"] is True
+    assert newest["elss_free_from"] == "2028-06-03"
+    assert newest["long_term_from"] == "2026-06-03" and newest["term"] == "short"
+    plan = json.loads(run_cli("harvest", "--json").stdout)
+    assert plan["fy"] == "2025-26" and D(plan["planned_ltcg"]) <= D(plan["room"])
+    assert any("locked" in s["reason"] or "short term" in s["reason"] for s in plan["stops"])
+    for pick in plan["redeem"]:
+        assert all(lot["acquired"] < "2025-06-02" for lot in pick["lots"])
+
+
+def test_set_tax_class_changes_the_rules_and_bad_input_changes_nothing(ledger, isolated_home):
+    result = run_cli("scheme", "set-tax-class", "120503", "debt")
+    assert result.exit_code == 0, result.stderr
+    assert "taxed as debt" in result.stderr
+    (fy,) = json.loads(run_cli("gains", "--fy", "2024-25", "--json").stdout)["years"]
+    assert fy["schemes"][0]["tax_class"] == "debt" and fy["total"]["stt"] == "0.00"
+    bad = run_cli("scheme", "set-tax-class", "120503", "gold")
+    assert bad.exit_code == 2 and "'gold' is not a tax class" in bad.stderr
+    assert bad.stderr.count("\n") <= 2
+    run_cli("scheme", "set-tax-class", "120503", "auto")
+    (fy,) = json.loads(run_cli("gains", "--fy", "2024-25", "--json").stdout)["years"]
+    assert fy["schemes"][0]["tax_class"] == "equity"
+
+
+def test_no_sales_is_a_message_not_an_error(monkeypatch) -> None:
+    monkeypatch.setenv("MFTRACK_TODAY", "2025-12-10")
+    result = run_cli("gains")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "No sales in the ledger" in result.stderr

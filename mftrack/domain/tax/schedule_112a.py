@@ -1,8 +1,8 @@
 """Schedule 112A of the income-tax return: long-term gains on equity-oriented units, row by row.
 
 Columns, as in the CSV template the income-tax e-filing utility offers for upload (headers
-quoted verbatim by a user of the utility on zerodha.com/z-connect, 27-Jul-2022, and by
-freefincal's upload guide; the same list casparser writes, analysis/gains.py):
+quoted verbatim by a user of the utility on zerodha.com/z-connect, 27-Jul-2022, and by an
+upload guide of 25-Jun-2023 on finansdirekt24.se; the list casparser writes, analysis/gains.py):
 (1a) acquired before/after 31-Jan-2018 ("BE"/"AE"), (2) ISIN, (3) name, (4) units,
 (5) sale price per unit, (6) full value of consideration = 4 x 5, (7) cost of acquisition
 without indexation = higher of 8 and 9, (8) cost of acquisition, (9) if acquired before

@@ -132,3 +132,27 @@ def test_anniversaries_agree_with_years_between(start: date, years: int) -> None
     on = anniversary(start, years)
     assert years_between(start, on) == years
     assert years_between(start, on - timedelta(days=1)) == years - 1
+
+
+@given(
+    st.lists(some_dates, min_size=1, max_size=12),
+    st.integers(min_value=1, max_value=28),
+    some_dates,
+)
+def test_sips_on_one_day_up_to_one_end_share_due_dates_without_sharing_lists(
+    starts: list[date], day: int, end: date
+) -> None:
+    # Days 1-28 up to one end come from one list built once and sliced per start (a later
+    # start first, then an earlier one that rebuilds it): each is every month's `day` from
+    # the first on or after its start, and a caller changing its list changes no other.
+    for start in starts:
+        expected = []
+        month = date(start.year, start.month, day)
+        while month <= end:
+            if month >= start:
+                expected.append(month)
+            month = add_months(month, 1)
+        got = instalment_dates(start, day, end)
+        assert got == expected
+        got.append(date.max)
+        assert instalment_dates(start, day, end) == expected

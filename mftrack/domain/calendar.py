@@ -92,17 +92,10 @@ def instalment_dates(start: date, day: int, end: date) -> list[date]:
     if on_day(year, month, day) < start:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     if day <= 28:
-        # Hot path (every SIP on every valuation): every month has the day, so the dates are
-        # built by `map` in C from month numbers counted from year 0.
+        # Hot path (every SIP on every valuation): every month has the day.
         first = year * 12 + month - 1
         last = end.year * 12 + end.month - (1 if end.day >= day else 2)
-        months = range(first, last + 1)
-        return list(map(
-            date,
-            map(floordiv, months, repeat(12)),
-            islice(cycle(_MONTHS), month - 1, month - 1 + len(months)),
-            repeat(day),
-        ))  # fmt: skip
+        return _monthly(first, last, day)
     dates: list[date] = []
     append = dates.append
     while True:
@@ -119,6 +112,33 @@ def instalment_dates(start: date, day: int, end: date) -> list[date]:
             year, month = year + 1, 1
         else:
             month += 1
+
+
+# Due dates on days 1-28 by (day, last month): built once, from the earliest month asked for,
+# then sliced for every SIP due on that day up to that month. A valuation asks for a handful
+# (every SIP of a portfolio ends at its as_of; there are 28 such days), whatever the number of
+# SIPs: 1,000 SIPs share ~28 lists instead of building 180,000 dates (~40 ms, issue 10).
+_DUE_DATES: dict[tuple[int, int], tuple[int, tuple[date, ...]]] = {}
+_DUE_DATES_KEPT = 256
+
+
+def _monthly(first: int, last: int, day: int) -> list[date]:
+    """`day` of every month from `first` to `last` (months counted from January of year 0)."""
+    key = (day, last)
+    kept = _DUE_DATES.get(key)
+    if kept is None or kept[0] > first:
+        months = range(first, last + 1)  # the dates are built by `map`, in C
+        dates = tuple(map(
+            date,
+            map(floordiv, months, repeat(12)),
+            islice(cycle(_MONTHS), first % 12, first % 12 + len(months)),
+            repeat(day),
+        ))  # fmt: skip
+        if len(_DUE_DATES) >= _DUE_DATES_KEPT:
+            _DUE_DATES.clear()
+        _DUE_DATES[key] = kept = (first, dates)
+    since, dates = kept
+    return list(dates[first - since :])
 
 
 def month_ends(start: date, end: date) -> list[date]:

@@ -117,4 +117,13 @@ def root(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # The process ends here. Python's exit runs one last full collection over every
+        # object still tracked (modules, classes, caches: ~15 ms of `summary --json` over
+        # 1,000 SIPs, issue 10); frozen objects are left out of it. atexit handlers (logging's
+        # flush) have not run yet and still do; memory goes back to the system either way.
+        import gc
+
+        gc.freeze()

@@ -1,13 +1,15 @@
 """Sync benchmarks against the Supabase stand-in (its own process) on the real PostgreSQL.
 
-    python bench/bench_sync.py [--sips 5000] [--users 200] [--devices 3] [--rounds 3]
-                               [--clients 2] [--threads 16] [--skip-load]
+    python bench/bench_sync.py [--sips 5000] [--transactions 2500] [--users 200] [--devices 3]
+                               [--rounds 3] [--clients 2] [--threads 16] [--skip-load]
 
 Prints, each with a floor measured in the same run:
 
 1. a bare `/rest/v1/rpc` round trip (the floor for one request);
 2. the first sync of a device holding 5,000 SIPs (requests, wall time) against the same RPCs
    sent raw with httpx (the server's share), and a fresh second device pulling them;
+2b. the same for a device holding `--transactions` ledger rows (2,500: a 10-year statement of
+   20 schemes), one import's worth, against the same RPCs sent raw;
 3. a sync with nothing to do: in-process, and `mftrack sync` as a process against
    `mftrack --version` (start-up floor);
 4. a load run: N users x 3 devices editing and syncing concurrently (client processes with
@@ -92,6 +94,51 @@ def add_sips(device: Any, count: int, rng: random.Random) -> None:
                      label=f"SIP {i}")
 
 
+def add_transactions(device: Any, count: int, rng: random.Random) -> None:
+    """One statement's worth of SIP instalments across 20 folios, stored as an import is."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from mftrack.domain.transactions import Transaction, TxnKind, TxnSource
+    from tests.sync_support import SCHEMES
+
+    now = datetime.now(UTC)
+    device.store.insert_transactions([
+        Transaction(id=str(uuid.uuid4()), scheme_code=SCHEMES[i % len(SCHEMES)], kind=TxnKind.SIP,
+                    trade_date=date(2015, 1, 10) + timedelta(days=i % 3650),
+                    amount=Decimal(rng.randrange(500, 50000, 500)),
+                    units=Decimal(rng.randrange(1000, 999999)) / 1000,
+                    nav=Decimal(rng.randrange(100000, 9999999)) / 10000, folio=f"F{i % 20}",
+                    source=TxnSource.CAS, import_key=f"cas:F{i % 20}:{i}", note="SIP Purchase",
+                    created_at=now, updated_at=now)
+        for i in range(count)])
+
+
+def ledger_device(standin: Any, root: Path, count: int) -> None:
+    email = f"bench-ledger-{os.getpid()}@example.test"
+    session = signup(standin.url, standin.anon_key, email)
+    big = new_device(standin.url, standin.anon_key, root / "ledger", session)
+    started = time.perf_counter()
+    add_transactions(big, count, random.Random(2))
+    print(line(f"setup: {count} transactions stored locally (one import)",
+               time.perf_counter() - started))
+    raw = raw_floor(standin, big, "raw-ledger")
+    print(line(f"floor: the same {raw[1]} RPCs sent raw (another user)", raw[0]))
+    started = time.perf_counter()
+    report = big.sync()
+    first = time.perf_counter() - started
+    print(line(f"first sync, {count} transactions: {report.requests} requests", first, raw[0]))
+    fresh = new_device(standin.url, standin.anon_key, root / "ledger-fresh",
+                       login(standin.url, standin.anon_key, email))
+    started = time.perf_counter()
+    pulled = fresh.sync()
+    print(line(f"fresh device pulls {pulled.pulled} transactions: {pulled.requests} requests",
+               time.perf_counter() - started, raw[2]))
+    assert pulled.pulled == count and fresh.txns() == big.txns()
+    big.close()
+    fresh.close()
+
+
 # --- 1-3: one big device, the no-op sync --------------------------------------------------------
 
 
@@ -111,7 +158,7 @@ def rpc_floor(url: str, anon: str, token: str, repeat: int = 50) -> tuple[float,
     return result
 
 
-def raw_floor(standin: Any, device: Any) -> tuple[float, int, float]:
+def raw_floor(standin: Any, device: Any, tag: str = "raw") -> tuple[float, int, float]:
     """The device's outbox (new ids, another user) pushed in batches of 200 and pulled back in
     pages of 500 with bare httpx calls: the server's share of a first sync."""
     import uuid
@@ -120,7 +167,7 @@ def raw_floor(standin: Any, device: Any) -> tuple[float, int, float]:
 
     from mftrack.adapters.sqlite.sync_store import SyncStore
 
-    session = signup(standin.url, standin.anon_key, f"bench-raw-{os.getpid()}@example.test")
+    session = signup(standin.url, standin.anon_key, f"bench-{tag}-{os.getpid()}@example.test")
     mutations = []
     for m in SyncStore(device.store).pending():
         wire = m.wire()
@@ -399,6 +446,7 @@ def rpc_floor_for(standin: Any) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sips", type=int, default=5000)
+    parser.add_argument("--transactions", type=int, default=2500)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--devices", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
@@ -413,6 +461,8 @@ def main() -> None:
     try:
         with spawn() as standin:
             single_device(standin, root, args.sips)
+            if args.transactions:
+                ledger_device(standin, root, args.transactions)
             if not args.skip_load:
                 load_run(standin, root, args)
     finally:

@@ -13,8 +13,9 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
-from datetime import date, datetime
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from mftrack.adapters.sqlite.store import LocalStore
 from mftrack.adapters.sqlite.sync_store import Mutation, SyncStore
 from mftrack.adapters.supabase.tokens import FileTokenStore, StoredSession, session_file
 from mftrack.config import Paths, Settings, load_settings
+from mftrack.domain import txn_record
 from mftrack.domain.sip_record import SYNCED_FIELDS
+from mftrack.domain.transactions import Transaction, TxnKind
 from mftrack.services import sips
 from mftrack.services.sync import SyncReport, sync_now
 from tests.standin import StandIn
@@ -92,6 +95,32 @@ class Device:
 
     def live_ids(self) -> list[str]:
         return sorted(s.id for s in self.store.list_sips())
+
+    def record(self, scheme_code: int = 120503, kind: TxnKind = TxnKind.PURCHASE,
+               on: date = date(2024, 3, 12), **fields: Any) -> str:
+        """A transaction stored as the ledger commands store one (row and outbox entry)."""
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {"amount": Decimal("50000")} if kind is not TxnKind.REDEMPTION \
+            else {"units": Decimal("10.5")}
+        values.update(fields)
+        txn = Transaction(id=str(uuid.uuid4()), scheme_code=scheme_code, kind=kind,
+                          trade_date=on, created_at=now, updated_at=now, **values)
+        self.store.insert_transactions([txn])
+        return txn.id
+
+    def edit(self, txn_id: str, **changes: Any) -> None:
+        """Change (or with deleted=True remove) a transaction as the ledger commands do."""
+        before = self.store.get_transaction(txn_id, include_deleted=True)
+        after = replace(before, updated_at=datetime.now(UTC), **changes)
+        self.store.update_transaction(txn_id, txn_record.changed_fields(before, after))
+
+    def txns(self, *, include_deleted: bool = True) -> dict[str, dict[str, Any]]:
+        """Every local transaction row, normalised for comparison, plus `server_version`."""
+        cols = ("id", *txn_record.SYNCED_FIELDS, "server_version")
+        with self.store.reading() as conn:
+            found = conn.execute(f"select {', '.join(cols)} from transactions").fetchall()
+        return {r[0]: normalise_txn(dict(zip(cols, r, strict=True))) for r in found
+                if include_deleted or not r[cols.index("deleted")]}
 
     # --- reading the database directly -----------------------------------------------------
 
@@ -192,14 +221,39 @@ def server_rows(standin: Any, user_id: str) -> dict[str, dict[str, Any]]:
     return {r[0]: normalise(dict(zip(cols, r, strict=True))) for r in rows}
 
 
+def normalise_txn(record: dict[str, Any]) -> dict[str, Any]:
+    """A transaction row (local or server) in one comparable form."""
+    out = {name: record.get(name) for name in txn_record.SYNCED_FIELDS}
+    for name in txn_record.DECIMAL_FIELDS:
+        out[name] = _dec(out[name])
+    out["scheme_code"] = int(out["scheme_code"])
+    out["trade_date"] = str(out["trade_date"])[:10]
+    out["created_at"] = _stamp(out["created_at"])
+    out["updated_at"] = _stamp(out["updated_at"])
+    out["deleted"] = bool(out["deleted"])
+    out["version"] = record.get("version", record.get("server_version"))
+    return out
+
+
+TXN_TABLE_COLUMNS = ("id", *txn_record.SYNCED_FIELDS, "version")
+
+
+def server_txns(standin: Any, user_id: str) -> dict[str, dict[str, Any]]:
+    cols = ", ".join(f"{c}::text" if c in ("id", "sip_id", "link_id") or
+                     c in txn_record.DECIMAL_FIELDS else c for c in TXN_TABLE_COLUMNS)
+    rows = standin.sql(f"select {cols} from public.transactions where user_id = %s", user_id)
+    return {r[0]: normalise_txn(dict(zip(TXN_TABLE_COLUMNS, r, strict=True))) for r in rows}
+
+
 def assert_converged(standin: Any, user_id: str, devices: list[Device]) -> dict[str, Any]:
-    """Every device holds exactly the server's rows (tombstones included, same versions) and
-    has nothing left to push."""
+    """Every device holds exactly the server's rows, SIPs and transactions (tombstones
+    included, same versions), and has nothing left to push. Returns the server's SIPs."""
     server = server_rows(standin, user_id)
+    ledger = server_txns(standin, user_id)
     for dev in devices:
         assert dev.outbox() == [], dev.name
-        local = dev.rows()
-        assert set(local) == set(server), (dev.name, set(local) ^ set(server))
-        for rid, row in server.items():
-            assert local[rid] == row, (dev.name, rid, local[rid], row)
+        for local, remote in ((dev.rows(), server), (dev.txns(), ledger)):
+            assert set(local) == set(remote), (dev.name, set(local) ^ set(remote))
+            for rid, row in remote.items():
+                assert local[rid] == row, (dev.name, rid, local[rid], row)
     return server

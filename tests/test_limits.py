@@ -156,3 +156,38 @@ def test_a_51st_device_is_refused_by_the_server(standin: StandIn, tmp_path: Path
     assert late.sync().pushed == 1  # the operator freed slots
     first.close()
     late.close()
+
+
+def test_room_for_transactions_counts_live_ones(tmp_path: Path) -> None:
+    """MAX_TRANSACTIONS, the hosted schema's number (20261205150000_transactions.sql)."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from mftrack.domain.transactions import Transaction, TxnKind
+    from mftrack.errors import InvalidInputError
+
+    store = LocalStore(tmp_path / "mftrack.db", backup_dir=tmp_path / "backups")
+    try:
+        now = datetime.now(UTC)
+        first = Transaction(id=str(uuid.uuid4()), scheme_code=120503, kind=TxnKind.PURCHASE,
+                            trade_date=date(2024, 1, 1), amount=Decimal("1000"),
+                            created_at=now, updated_at=now)
+        store.insert_transactions([first])
+        with sqlite3.connect(store.path) as conn:  # 99,998 copies straight into the file
+            columns = [r[1] for r in conn.execute("pragma table_info(transactions)")
+                       if r[1] != "id"]
+            row = conn.execute(f"select {', '.join(columns)} from transactions").fetchone()
+            conn.executemany(
+                f"insert into transactions (id, {', '.join(columns)}) "
+                f"values (?{', ?' * len(columns)})",
+                [(str(uuid.uuid4()), *row) for _ in range(limits.MAX_TRANSACTIONS - 2)])
+        assert store.live_transaction_count() == 99_999
+        limits.check_room_for_transactions(store, 1)
+        with pytest.raises(InvalidInputError, match="you have 99999 transactions and would add "
+                                                    "2; mftrack keeps at most 100000"):
+            limits.check_room_for_transactions(store, 2)
+        store.update_transaction(first.id, {"deleted": True})  # removed ones do not count
+        limits.check_room_for_transactions(store, 2)
+        limits.check_room_for_transactions(store, 0)
+    finally:
+        store.close()

@@ -10,10 +10,16 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from mftrack.adapters.sqlite.store import LocalStore
+from mftrack.adapters.sqlite.sync_store import SyncStore
+from mftrack.domain.transactions import Transaction, TxnKind
 from tests.helpers import NAVALL, REPO, CliResult, run_cli
 from tests.standin import StandIn
 from tests.sync_support import PASSWORD, PULL, PUSH, new_user, server_rows
@@ -216,3 +222,81 @@ def test_kill_9_in_the_middle_of_a_sync_then_a_normal_sync(homes: Homes, stage: 
     if stage == "push-held":
         assert {r["version"] for r in rows.values()} == {1, 2}  # the replay applied nothing
     assert json.loads(homes.ok("pc", "sync", "status", "--json").stdout)["pending"] == 0
+
+
+# --- transactions ----------------------------------------------------------------------------
+
+
+def ledger_store(homes: Homes, name: str) -> LocalStore:
+    home = homes.home(name)
+    return LocalStore(home / "mftrack.db", backup_dir=home / "backups")
+
+
+def record_transactions(homes: Homes, name: str, count: int) -> list[str]:
+    """`count` purchases in one data folder, stored as the ledger commands store them."""
+    now = datetime.now(UTC)
+    txns = [Transaction(id=str(uuid.uuid4()), scheme_code=120503, kind=TxnKind.PURCHASE,
+                        trade_date=date(2024, 1, 1) + timedelta(days=i), amount=Decimal(1000 + i),
+                        created_at=now, updated_at=now) for i in range(count)]
+    store = ledger_store(homes, name)
+    try:
+        store.insert_transactions(txns)
+    finally:
+        store.close()
+    return [t.id for t in txns]
+
+
+def test_dry_run_and_status_count_transactions(homes: Homes) -> None:
+    homes.ok("pc", "nav", "import", str(NAVALL_FILE))
+    homes.ok("pc", "add-sip", "120503", "-a", "5000", "-s", "2024-01-10")
+    ids = record_transactions(homes, "pc", 2)
+    listed = homes.ok("pc", "sync", "--dry-run")
+    lines = listed.stdout.strip().splitlines()
+    assert len(lines) == 3 and " SIP " in lines[0]
+    assert [ids[0][:8] in lines[1], ids[1][:8] in lines[2]] == [True, True]
+    assert all("create  transaction " in line for line in lines[1:])
+    assert "3 change(s) would be pushed (1 SIP, 2 transactions)" in listed.stderr
+    data = json.loads(homes.ok("pc", "sync", "--dry-run", "--json").stdout)
+    assert [d["table"] for d in data] == ["sips", "transactions", "transactions"]
+    status = json.loads(homes.ok("pc", "sync", "status", "--json").stdout)
+    assert status["pending"] == 3
+    assert status["pending_by_table"] == {"sips": 1, "transactions": 2}
+    text = homes.ok("pc", "sync", "status").stdout
+    assert "3 (1 SIP, 2 transactions)" in text.splitlines()[0]
+
+
+def test_kill_9_in_the_middle_of_pulling_transactions(homes: Homes) -> None:
+    """Killed while the second page of 500 transactions is on its way: the first page is in
+    the database with its cursor, nothing else; the next sync pulls the rest only."""
+    homes.setup("other")
+    record_transactions(homes, "other", 1200)
+    homes.ok("other", "sync")
+    homes.setup("pc")
+    standin = homes.standin
+    rule = standin.delay_next(PULL, 3, count=2)  # page 1 waits, then page 2 waits
+    proc = spawn_sync(homes.home("pc"))
+    deadline = time.monotonic() + 60
+    while rule in standin.faults.pending():  # until the request for page 2 is at the server
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(10) == -signal.SIGKILL
+    store = ledger_store(homes, "pc")
+    try:
+        with store.reading() as conn:
+            held = conn.execute("select server_version, id from transactions "
+                                "order by server_version, id").fetchall()
+        cursor = SyncStore(store).cursor()
+    finally:
+        store.close()
+    # six pushes of 200 gave versions 1-6; page 1 ends inside version 3, ordered by id
+    assert len(held) == 500 and (cursor.version, cursor.row_id) == held[-1] == (3, held[-1][1])
+    report = json.loads(homes.ok("pc", "sync", "--json").stdout)
+    assert (report["pulled"], report["pages"]) == (700, 2)
+    pc, other = ledger_store(homes, "pc"), ledger_store(homes, "other")
+    try:
+        assert pc.list_transactions() == other.list_transactions()
+        assert len(pc.list_transactions()) == 1200
+    finally:
+        pc.close()
+        other.close()

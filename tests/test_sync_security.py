@@ -1,6 +1,7 @@
 """Security through the stand-in (real RLS, grants and JWT checks): user B can neither read nor
-change nor overwrite user A's SIPs, through the sync RPCs or the table; the anon key gets
-nothing; expired and tampered tokens are refused; and the client copes with all of it."""
+change nor overwrite user A's SIPs or transactions, through the sync RPCs or the tables; the
+anon key gets nothing; expired and tampered tokens are refused; and the client copes with all
+of it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from mftrack.domain.sip_record import sip_from_record
 from mftrack.services.sync import sync_status
 from tests.standin import StandIn
-from tests.sync_support import Device, make_device, new_user, server_rows
+from tests.sync_support import Device, make_device, new_user, server_rows, server_txns
 
 pytestmark = pytest.mark.postgres
 
@@ -32,11 +33,11 @@ class Caller:
                           headers=self.headers, timeout=10)
 
     def table(self, method: str, query: str = "", body: Any = None,
-              prefer: str | None = None) -> httpx.Response:
+              prefer: str | None = None, *, name: str = "sips") -> httpx.Response:
         headers = dict(self.headers)
         if prefer:
             headers["Prefer"] = prefer
-        return httpx.request(method, f"{self.standin.rest_url}/sips{query}", headers=headers,
+        return httpx.request(method, f"{self.standin.rest_url}/{name}{query}", headers=headers,
                              content=None if body is None else json.dumps(body), timeout=10)
 
 
@@ -153,3 +154,53 @@ def test_the_client_dead_letters_a_foreign_id_and_drops_its_copy(
     assert bob.rows() == {}  # the server has no such row for B
     assert unchanged(standin, world)
     bob.close()
+
+
+def test_b_can_neither_read_nor_change_a_s_transactions(standin: StandIn, tmp_path: Path) -> None:
+    _, alice = new_user(standin)
+    _, bob = new_user(standin)
+    a_dev = make_device(standin, alice, tmp_path / "alice", "alice")
+    ids = [a_dev.record(note=f"alice {i}") for i in range(2)]
+    a_dev.sync()
+    before = server_txns(standin, alice)
+    b = Caller(standin, standin.issue_session(bob)["access_token"])
+    assert b.rpc("sync_pull", p_since=0).json()["rows"] == []
+    assert b.rpc("sync_fetch", p_table="transactions", p_ids=ids).json() == {"rows": []}
+    assert b.table("GET", "?select=*", name="transactions").json() == []
+    patched = b.table("PATCH", f"?id=eq.{ids[0]}", {"note": "pwned"},
+                      prefer="return=representation", name="transactions")
+    assert patched.status_code == 200 and patched.json() == []  # 0 rows: invisible
+    upsert = b.table("POST", "?on_conflict=id",
+                     [{"id": ids[0], "scheme_code": 1, "kind": "purchase",
+                       "trade_date": "2024-01-01", "note": "pwned"}],
+                     prefer="resolution=merge-duplicates,return=minimal", name="transactions")
+    assert upsert.status_code == 403 and upsert.json()["code"] == "42501"
+    foreign = b.table("POST", "", [{"user_id": alice, "scheme_code": 1, "kind": "purchase",
+                                    "trade_date": "2024-01-01"}],
+                      prefer="return=minimal", name="transactions")
+    assert foreign.status_code == 403 and foreign.json()["code"] == "42501"
+    assert b.table("DELETE", f"?id=eq.{ids[0]}", name="transactions").status_code == 403
+    pushed = b.rpc("sync_push", p_client_id="00000000-0000-4000-8000-0000000000b1",
+                   p_mutations=[{"mid": 1, "table": "transactions", "id": ids[0],
+                                 "fields": {"note": "pwned"}},
+                                {"mid": 2, "table": "transactions", "id": ids[1],
+                                 "deleted": True}])
+    assert [r["code"] for r in pushed.json()["rejected"]] == ["42501", "42501"]
+    anon = Caller(standin, None)
+    assert anon.table("GET", "?select=*", name="transactions").status_code == 401
+    assert anon.table("POST", "", [{"scheme_code": 1, "kind": "purchase",
+                                    "trade_date": "2024-01-01"}],
+                      name="transactions").status_code == 401
+    assert anon.rpc("sync_fetch", p_table="transactions", p_ids=ids).status_code == 401
+    assert server_txns(standin, alice) == before
+
+    # B's client holding a transaction with A's id: a dead letter, and B's copy is dropped
+    b_dev = make_device(standin, bob, tmp_path / "bob", "bob")
+    copy = a_dev.store.get_transaction(ids[1])
+    b_dev.store.insert_transactions([copy])
+    assert b_dev.sync().rejected == 1
+    assert [(d.table, d.row_id, d.code) for d in sync_status(store=b_dev.store).dead_letters] \
+        == [("transactions", ids[1], "42501")]
+    assert b_dev.txns() == {} and server_txns(standin, alice) == before
+    a_dev.close()
+    b_dev.close()

@@ -59,8 +59,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                           "last refreshed."),
     "logout": ("account", "Log this device out: end its session on the server and delete its "
                           "tokens."),
-    "sync": ("sync", "Sync your SIPs with your Supabase project: push this device's changes, "
-                     "pull the others'."),
+    "sync": ("sync", "Sync your SIPs and transactions with your Supabase project: push this "
+                     "device's changes, pull the others'."),
     "serve": ("serve", "Open the dashboard and REST API in your browser (http://127.0.0.1:8765 "
                        "by default)."),
 }

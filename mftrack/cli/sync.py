@@ -1,4 +1,5 @@
-"""`mftrack sync`: push this device's SIP changes to Supabase and pull the other devices'.
+"""`mftrack sync`: push this device's SIP and transaction changes to Supabase and pull the
+other devices'.
 
 Exit codes (docs/sync.md): 0 done (also when another sync is running), 75 network trouble
 (retry later; nothing is lost), 77 login required, 6 not configured.
@@ -29,13 +30,14 @@ def sync(
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and warnings (for cron)."),
 ) -> None:
-    """Sync your SIPs with your Supabase project: push this device's changes, pull the others'.
+    """Sync your SIPs and transactions with your Supabase project: push this device's
+    changes, pull the others'.
 
-    The local database stays the truth on each device; edits of one SIP on two devices merge
-    per field (the later sync wins); a removed SIP stays removed. For cron: exit 0 done (or
-    another sync is running), 75 network trouble (retry next run; nothing is lost), 77 run
-    `mftrack login`. `mftrack sync status` shows what is pending, the last result and the
-    changes the server refused. See docs/sync.md.
+    The local database stays the truth on each device; edits of one SIP or transaction on two
+    devices merge per field (the later sync wins); a removed one stays removed. For cron:
+    exit 0 done (or another sync is running), 75 network trouble (retry next run; nothing is
+    lost), 77 run `mftrack login`. `mftrack sync status` shows what is pending, the last
+    result and the changes the server refused. See docs/sync.md.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -60,7 +62,7 @@ def sync(
     runtime.info(f"Synced: {report.summary()} (server version {report.server_version}).")
     if report.rejected:  # shown even with --quiet: cron mails it once
         runtime.warn(f"the server refused {report.rejected} change(s); they are kept as dead "
-                     "letters and the SIPs show the server's values: `mftrack sync status`")
+                     "letters and the rows show the server's values: `mftrack sync status`")
 
 
 def _dry_run(runtime: Runtime, json_out: bool) -> None:
@@ -80,8 +82,26 @@ def _dry_run(runtime: Runtime, json_out: bool) -> None:
         what = "remove" if m.deleted else ("create" if m.base_version <= 0 and
                                             "scheme_code" in m.fields else "change")
         names = ", ".join(sorted(k for k in m.fields if k not in ("updated_at", "deleted")))
-        runtime.out.print(f"{m.mid:>6}  {what:<7} SIP {m.row_id[:8]}  {names}", soft_wrap=True)
-    runtime.info(f"{len(changes)} change(s) would be pushed; pulling is not simulated.")
+        runtime.out.print(f"{m.mid:>6}  {what:<7} {_row_label(m.table)} {m.row_id[:8]}  {names}",
+                          soft_wrap=True)
+    counts = {t: sum(1 for m in changes if m.table == t)
+              for t in sorted({m.table for m in changes})}
+    runtime.info(f"{len(changes)} change(s) would be pushed ({_per_table(counts)}); "
+                 "pulling is not simulated.")
+
+
+_LABELS = {"sips": ("SIP", "SIPs"), "transactions": ("transaction", "transactions")}
+
+
+def _row_label(table: str) -> str:
+    """What one row of a synced table is called (the table's name for one mftrack does not
+    know)."""
+    return _LABELS.get(table, (table, table))[0]
+
+
+def _per_table(counts: dict[str, int]) -> str:
+    """`{"sips": 3, "transactions": 2}` -> "3 SIPs, 2 transactions"."""
+    return ", ".join(f"{n} {_LABELS.get(t, (t, t))[n != 1]}" for t, n in counts.items())
 
 
 @app.command("status")
@@ -104,7 +124,7 @@ def status(
 def _print_status(runtime: Runtime, state: SyncStatus) -> None:
     out = runtime.out
     lines: list[tuple[str, Any]] = [
-        ("Pending changes", state.pending),
+        ("Pending changes", f"{state.pending} ({_per_table(state.pending_by_table)})"),
         ("Last sync", f"{state.last_run_at or 'never'}"
                       + (f" ({state.last_result}: {state.last_message})"
                          if state.last_result else "")),
@@ -126,10 +146,10 @@ def _print_status(runtime: Runtime, state: SyncStatus) -> None:
     if not state.dead_letters:
         out.print("Dead letters: none", markup=False)
         return
-    out.print(f"Dead letters ({len(state.dead_letters)}): changes the server refused; the SIPs "
+    out.print(f"Dead letters ({len(state.dead_letters)}): changes the server refused; the rows "
               "show the server's values", soft_wrap=True, markup=False)
     for d in state.dead_letters:
         names = ", ".join(sorted(k for k in d.fields if k not in ("updated_at", "deleted")))
         what = "remove" if d.deleted else (names or "no fields")
-        out.print(f"  {d.mid:>6}  SIP {d.row_id[:8]}  {what}  [{d.code}] {d.message}  "
-                  f"({d.failed_at})", soft_wrap=True, markup=False)
+        out.print(f"  {d.mid:>6}  {_row_label(d.table)} {d.row_id[:8]}  {what}  [{d.code}] "
+                  f"{d.message}  ({d.failed_at})", soft_wrap=True, markup=False)

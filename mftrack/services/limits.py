@@ -1,5 +1,5 @@
-"""Limits shared with the hosted schema (supabase/migrations/20261205090200_limits.sql; the
-table in docs/hosted-schema.md "Limits").
+"""Limits shared with the hosted schema (supabase/migrations/20261205090200_limits.sql and
+20261205150000_transactions.sql; the table in docs/hosted-schema.md "Limits").
 
 They are far above real use and exist so that one account cannot make the server slow for
 everyone (a SIP with 100,000 pauses took 6.9 s to push and then made `sip_summary` hit the
@@ -22,6 +22,7 @@ MAX_PAUSES = 500  # per SIP
 MAX_AMOUNT_CHANGES = 500  # per SIP
 MAX_SIPS = 5000  # live (not removed) SIPs per account
 MAX_DEVICES = 50  # devices per account: enforced by the server only (`sync_push`)
+MAX_TRANSACTIONS = 100_000  # live (not removed) transactions per account
 
 
 def check_sip_size(before: Sip, after: Sip) -> None:
@@ -46,3 +47,15 @@ def check_room_for_sip(store: LocalStore) -> None:
         raise InvalidInputError(
             f"you already have {live} SIPs; mftrack keeps at most {MAX_SIPS}",
             hint="remove SIPs you no longer need (`mftrack rm-sip`)")
+
+
+def check_room_for_transactions(store: LocalStore, adding: int) -> None:
+    """Adding `adding` live transactions stays within MAX_TRANSACTIONS (a 10-year statement of
+    20 schemes is about 2,500 rows)."""
+    live = store.live_transaction_count()
+    if adding > 0 and live + adding > MAX_TRANSACTIONS:
+        raise InvalidInputError(
+            f"you have {live} transactions and would add {adding}; mftrack keeps at most "
+            f"{MAX_TRANSACTIONS}",
+            hint="remove transactions you no longer need, or keep older years in another data "
+                 "folder (MFTRACK_HOME)")

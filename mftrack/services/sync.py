@@ -3,7 +3,8 @@
 `sync_now` is the one code path for `mftrack sync` and the daemon's sync job. One run, under a
 non-blocking file lock (`SyncBusy` when another sync holds it):
 
-1. **Push** the outbox oldest first in batches of `sync.batch_size` (`sync_push`). For each
+1. **Push** the outbox (SIP and transaction changes alike) oldest first in batches of
+   `sync.batch_size` (`sync_push`). For each
    answer, rejected mutations' rows are fetched from the server (`sync_fetch`) and then, in one
    SQLite transaction, the rejected entries become dead letters, everything up to the answer's
    `last_mutation_id` leaves the outbox, and the rejected rows take the server's state.
@@ -92,6 +93,7 @@ class SyncProgress:
 class SyncStatus:
     client_id: str | None
     pending: int
+    pending_by_table: dict[str, int]  # {"sips": n, "transactions": m}
     dead_letters: list[DeadLetter]
     last_run_at: str | None
     last_result: str | None
@@ -226,6 +228,7 @@ def _push(sync: SyncStore, rest: SupabaseRest, client_id: str, batch_size: int,
         batch = sync.pending(limit=batch_size)
         if not batch:
             return
+        _check_server_tables(sync, rest, {m.table for m in batch})
         if batch[0].mid <= acked:
             raise RemoteDataError("the server acknowledged a push without taking it "
                                   f"(mid {batch[0].mid} is still queued)")
@@ -235,9 +238,7 @@ def _push(sync: SyncStore, rest: SupabaseRest, client_id: str, batch_size: int,
             raise RemoteDataError(f"the server acknowledged mutations up to {acked} only, "
                                   f"after a push up to {batch[-1].mid}")
         rejected = _rejected(answer["rejected"], batch)
-        ids = sorted({str(r["id"]) for r in rejected if r.get("table") == "sips"
-                      and _is_uuid(r.get("id"))})
-        fetched = rest.fetch("sips", ids) if ids else []
+        fetched = _fetch_rejected(rest, rejected)
         report.rejected += sync.acknowledge(last_mutation_id=acked, rejected=rejected,
                                             fetched=fetched)
         report.pushed += len(batch)
@@ -245,11 +246,34 @@ def _push(sync: SyncStore, rest: SupabaseRest, client_id: str, batch_size: int,
         tell("push")
 
 
+def _check_server_tables(sync: SyncStore, rest: SupabaseRest, tables: set[str]) -> None:
+    """Before the first push of a table other than `sips` to this account, make sure the
+    server has it (one `sync_fetch` with no ids, once per database). A server without the
+    table would refuse every change of it, and since a refused change's mid is spent, the
+    change could never be pushed again: `ConfigError` (exit 6) instead, nothing sent."""
+    for table in sorted(tables - {"sips"} - sync.server_tables()):
+        rest.fetch(table, [])  # 22023 "unknown table" -> ConfigError (rest.translate)
+        sync.add_server_table(table)
+
+
 def _rejected(items: list[Any], batch: list[Mutation]) -> list[dict[str, Any]]:
     mids = {m.mid for m in batch}
     return [item for item in items
             if isinstance(item, dict) and isinstance(item.get("mid"), int)
             and item["mid"] in mids]
+
+
+def _fetch_rejected(rest: SupabaseRest, rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The server's copies of the refused rows, table by table (each row names its table)."""
+    from mftrack.adapters.sqlite.synced_tables import TABLES
+
+    fetched: list[dict[str, Any]] = []
+    for table in TABLES:
+        ids = sorted({str(r["id"]) for r in rejected if r.get("table") == table
+                      and _is_uuid(r.get("id"))})
+        if ids:
+            fetched.extend(rest.fetch(table, ids))
+    return fetched
 
 
 def _is_uuid(value: Any) -> bool:
@@ -305,6 +329,7 @@ def sync_status(*, store: LocalStore) -> SyncStatus:
     return SyncStatus(
         client_id=meta.get(ss.CLIENT_ID),
         pending=sync.pending_count(),
+        pending_by_table=sync.pending_by_table(),
         dead_letters=sync.dead_letters(),
         last_run_at=meta.get(ss.LAST_RUN_AT),
         last_result=meta.get(ss.LAST_RESULT),

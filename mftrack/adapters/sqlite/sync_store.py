@@ -1,7 +1,8 @@
 """Sync bookkeeping in the local database, on top of `LocalStore` (docs/sync.md).
 
-The outbox is written by `LocalStore` with every SIP change; this module reads it, acknowledges
-pushed entries, keeps dead letters, applies pulled pages and keeps the sync state in `meta`.
+The outbox is written by `LocalStore` with every change of a synced row (SIPs, transactions:
+`synced_tables.TABLES`); this module reads it, acknowledges pushed entries, keeps dead letters,
+applies pulled pages and keeps the sync state in `meta`.
 Every method that changes more than one thing does it in **one** SQLite transaction, so a
 crash leaves either the old or the new state (sync-protocol.md D.6):
 
@@ -16,6 +17,7 @@ the server can tell it from a device whose cursor is behind a purge (docs/hosted
 Pulled rows replace local ones, then the outbox entries the server has not applied yet
 (`mid > page.last_mutation_id`) are laid over them field by field. Tombstones are kept as
 `deleted` rows, as the server keeps them, so every device holds exactly the server's rows.
+Every table is handled alike; rows of a table this version does not know are skipped.
 """
 
 from __future__ import annotations
@@ -25,18 +27,14 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from mftrack.adapters.sqlite.store import utc_now
-from mftrack.domain.sip_record import SYNCED_FIELDS
-from mftrack.errors import RemoteDataError
+from mftrack.adapters.sqlite.synced_tables import TABLES, SyncedTable
 
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
 
-SYNCED_TABLE = "sips"
 UNSEEN = -1  # server_version of a row not (yet) returned by a reset's full re-pull
 
 # meta keys
@@ -53,16 +51,7 @@ LAST_RUN_AT = "sync.last_run_at"
 LAST_RESULT = "sync.last_result"  # "ok" | "failed"
 LAST_MESSAGE = "sync.last_message"
 LAST_OK_AT = "sync.last_ok_at"
-
-_COLUMNS = ("id", *SYNCED_FIELDS, "server_version")
-_UPSERT = (
-    f"insert into sips ({', '.join(_COLUMNS)}) values ({', '.join('?' * len(_COLUMNS))}) "
-    "on conflict (id) do update set "
-    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[1:])
-)
-_JSON_FIELDS = ("pauses", "amount_changes")
-_DECIMAL_FIELDS = ("amount", "step_up_value")
-_TIME_FIELDS = ("created_at", "updated_at")
+SERVER_TABLES = "sync.server_tables"  # JSON list: synced tables besides sips the server has
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,45 +107,6 @@ class PageResult:
     dropped: int  # local rows the server no longer has (purged), deleted here
 
 
-def server_record(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A `sync_pull`/`sync_fetch` row as a local SIP record (`id` + SYNCED_FIELDS), in the
-    text forms `LocalStore` writes (decimals without exponent, ISO-8601 UTC timestamps)."""
-    try:
-        record: dict[str, Any] = {"id": str(uuid.UUID(str(row["id"])))}
-        for name in SYNCED_FIELDS:
-            record[name] = row.get(name)
-        for name in _DECIMAL_FIELDS:
-            if record[name] is not None:
-                record[name] = format(Decimal(str(record[name])), "f")
-        for name in _TIME_FIELDS:
-            if record[name]:
-                stamp = datetime.fromisoformat(str(record[name]).replace("Z", "+00:00"))
-                record[name] = stamp.isoformat()
-        for name in _JSON_FIELDS:
-            if not isinstance(record[name], list):
-                record[name] = []
-        record["scheme_code"] = int(record["scheme_code"])
-        record["sip_day"] = int(record["sip_day"])
-        record["deleted"] = bool(record["deleted"])
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        raise RemoteDataError(f"the server sent a SIP row mftrack cannot read ({exc})") from exc
-    return record
-
-
-def overlay(record: dict[str, Any], pending: Iterable[Mutation]) -> dict[str, Any]:
-    """Lay local changes the server has not applied yet over a server record, in mid order
-    (per field; deletes are sticky)."""
-    for m in pending:
-        for name, value in m.fields.items():
-            if name == "deleted":
-                record["deleted"] = bool(record["deleted"]) or bool(value)
-            elif name in SYNCED_FIELDS:
-                record[name] = value
-        if m.deleted:
-            record["deleted"] = True
-    return record
-
-
 class SyncStore:
     """The sync side of one local database."""
 
@@ -209,6 +159,15 @@ class SyncStore:
         with self.store.transaction() as conn:
             _set(conn, ACCOUNT, json.dumps({"url": url, "user_id": user_id}))
 
+    def server_tables(self) -> set[str]:
+        """The synced tables besides `sips` the account's server was seen to have."""
+        return set(json.loads(self.meta().get(SERVER_TABLES) or "[]"))
+
+    def add_server_table(self, table: str) -> None:
+        with self.store.transaction() as conn:
+            known = set(json.loads(_get(conn, SERVER_TABLES) or "[]")) | {table}
+            _set(conn, SERVER_TABLES, json.dumps(sorted(known)))
+
     def record_run(self, *, ok: bool, message: str) -> None:
         """The last run's time and outcome, for `mftrack sync status` (never a secret)."""
         now = utc_now()
@@ -236,6 +195,13 @@ class SyncStore:
         with self.store.reading() as conn:
             return int(conn.execute("select count(*) from outbox").fetchone()[0])
 
+    def pending_by_table(self) -> dict[str, int]:
+        """Outbox entries per synced table (every table listed, 0 when none)."""
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "select table_name, count(*) from outbox group by table_name").fetchall()
+        return {**dict.fromkeys(TABLES, 0), **{name: int(n) for name, n in rows}}
+
     def dead_letters(self) -> list[DeadLetter]:
         with self.store.reading() as conn:
             rows = conn.execute(
@@ -253,7 +219,6 @@ class SyncStore:
         top; a rejected create the server does not have is deleted). Returns the number of
         dead letters written."""
         now = utc_now()
-        ids = {str(r.get("id")) for r in rejected if r.get("table") == SYNCED_TABLE}
         with self.store.transaction() as conn:
             written = 0
             for item in rejected:
@@ -266,12 +231,15 @@ class SyncStore:
                      str(item.get("message") or "")[:2000], now, int(item["mid"])))
                 written += max(cursor.rowcount, 0)
             conn.execute("delete from outbox where mid <= ?", (last_mutation_id,))
-            if ids:
-                pending = _pending_by_row(conn, last_mutation_id, ids)
-                got = _apply_rows(conn, fetched, pending)
+            for table in TABLES.values():
+                ids = {str(r.get("id")) for r in rejected if r.get("table") == table.name}
+                if not ids:
+                    continue
+                pending = _pending_by_row(conn, table, last_mutation_id, ids)
+                got = _apply_rows(conn, table, _rows_of(table, fetched), pending)
                 for row_id in ids - got:
-                    if row_id not in pending:
-                        conn.execute("delete from sips where id = ?", (row_id,))
+                    if row_id not in pending:  # a refused create: the server has no such row
+                        conn.execute(f"delete from {table.name} where id = ?", (row_id,))
         return written
 
     # --- pulling --------------------------------------------------------------------------
@@ -282,21 +250,26 @@ class SyncStore:
         with self.store.transaction() as conn:
             if _get(conn, RESET) == "restore":
                 mode = "restore"
+            if mode == "restore":  # a restored server may predate a table's migration
+                _delete(conn, SERVER_TABLES)
             _set(conn, RESET, mode)
             _set(conn, CURSOR_VERSION, "0")
             _delete(conn, CURSOR_ID)
             _delete(conn, CURSOR_HORIZON)
             _set_or_delete(conn, EPOCH, epoch)
-            conn.execute("update sips set server_version = ?", (UNSEEN,))
+            for table in TABLES.values():
+                conn.execute(f"update {table.name} set server_version = ?", (UNSEEN,))
 
     def apply_page(self, page: Mapping[str, Any]) -> PageResult:
         """One `sync_pull` page and its cursor, in one transaction."""
-        rows = [r for r in page["rows"] if r.get("table", SYNCED_TABLE) == SYNCED_TABLE]
         cursor = page["cursor"]
+        applied = 0
         with self.store.transaction() as conn:
-            ids = {str(r.get("id")) for r in rows}
-            pending = _pending_by_row(conn, int(page["last_mutation_id"]), ids)
-            _apply_rows(conn, rows, pending)
+            for table in TABLES.values():
+                rows = _rows_of(table, page["rows"])
+                ids = {str(r.get("id")) for r in rows}
+                pending = _pending_by_row(conn, table, int(page["last_mutation_id"]), ids)
+                applied += len(_apply_rows(conn, table, rows, pending))
             _set(conn, CURSOR_VERSION, str(int(cursor["version"])))
             _set_or_delete(conn, CURSOR_ID, cursor.get("id"))
             _set_or_delete(conn, CURSOR_HORIZON, cursor.get("horizon"))
@@ -305,7 +278,7 @@ class SyncStore:
             requeued = dropped = 0
             if not page["has_more"]:
                 requeued, dropped = _finish_pull(conn)
-        return PageResult(applied=len(rows), requeued=requeued, dropped=dropped)
+        return PageResult(applied=applied, requeued=requeued, dropped=dropped)
 
 
 # --- helpers (all inside a caller's transaction) --------------------------------------------
@@ -344,42 +317,46 @@ def _mutation(row: Sequence[Any]) -> Mutation:
                     created_at=row[6] if len(row) > 6 else "")
 
 
-def _pending_by_row(conn: sqlite3.Connection, after_mid: int,
+def _rows_of(table: SyncedTable, rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The server rows of one table (a row without "table" is a SIP: older servers)."""
+    return [r for r in rows if r.get("table", "sips") == table.name]
+
+
+def _pending_by_row(conn: sqlite3.Connection, table: SyncedTable, after_mid: int,
                     ids: Iterable[str]) -> dict[str, list[Mutation]]:
-    """Outbox entries with `mid > after_mid` for these rows, grouped by row, in mid order."""
+    """Outbox entries of `table` with `mid > after_mid` for these rows, grouped by row, in
+    mid order."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
     rows = conn.execute(
         "select mid, table_name, row_id, base_version, fields, deleted from outbox "
         "where mid > ? and table_name = ? and row_id in (select value from json_each(?)) "
-        "order by mid", (after_mid, SYNCED_TABLE, json.dumps(wanted))).fetchall()
+        "order by mid", (after_mid, table.name, json.dumps(wanted))).fetchall()
     grouped: dict[str, list[Mutation]] = {}
     for row in rows:
         grouped.setdefault(row[2], []).append(_mutation(row))
     return grouped
 
 
-def _apply_rows(conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]],
+def _apply_rows(conn: sqlite3.Connection, table: SyncedTable, rows: Iterable[Mapping[str, Any]],
                 pending: Mapping[str, list[Mutation]]) -> set[str]:
     """Upsert server rows (with pending local changes on top); the ids written."""
-    values = []
-    for row in rows:
-        record = overlay(server_record(row), pending.get(str(row.get("id")), ()))
-        version = int(row["version"])
-        values.append((*(_column_value(name, record[name]) for name in _COLUMNS[:-1]),
-                       version))
+    records = [(table.overlay(table.server_record(row), pending.get(str(row.get("id")), ())),
+                int(row["version"])) for row in rows]
+    if table.unique:
+        # The server keeps the column unique per account (tombstones included), so another
+        # local row holding a pulled row's value is not on the server: a tombstone purged
+        # there, or a duplicate made here since the last push (e.g. the same statement
+        # imported on two devices), whose queued create the server will refuse (23505).
+        key = table.unique
+        conn.executemany(f"delete from {table.name} where {key} = ? and id <> ?",
+                         [(r[key], r["id"]) for r, _ in records if r[key] is not None])
+    values = [(*(table.column_value(name, record[name]) for name in table.columns[:-1]),
+               version) for record, version in records]
     if values:
-        conn.executemany(_UPSERT, values)
+        conn.executemany(table.upsert, values)
     return {v[0] for v in values}
-
-
-def _column_value(name: str, value: Any) -> Any:
-    if name in _JSON_FIELDS:
-        return json.dumps(value if value is not None else [])
-    if name == "deleted":
-        return 1 if value else 0
-    return value
 
 
 def _finish_pull(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -388,43 +365,45 @@ def _finish_pull(conn: sqlite3.Connection) -> tuple[int, int]:
     deleted)."""
     mode = _get(conn, RESET)
     requeued = dropped = 0
+    for table in TABLES.values():
+        if mode:
+            queued, gone = _settle(conn, table, UNSEEN, restore=mode == "restore")
+            requeued, dropped = requeued + queued, dropped + gone
+        # Never seen on the server and nothing left to push: a local tombstone of a row the
+        # server never had (a delete after a refused create) goes; a live row is pushed again.
+        queued, gone = _settle(conn, table, 0, restore=True)
+        requeued, dropped = requeued + queued, dropped + gone
     if mode:
-        requeued, dropped = _settle(conn, UNSEEN, restore=mode == "restore")
         _delete(conn, RESET)
-    # Never seen on the server and nothing left to push: a local tombstone of a row the server
-    # never had (a delete after a refused create) goes; a live row is pushed again.
-    more_requeued, more_dropped = _settle(conn, 0, restore=True)
-    return requeued + more_requeued, dropped + more_dropped
+    return requeued, dropped
 
 
-def _settle(conn: sqlite3.Connection, marker: int, *, restore: bool) -> tuple[int, int]:
+def _settle(conn: sqlite3.Connection, table: SyncedTable, marker: int, *,
+            restore: bool) -> tuple[int, int]:
     """Rows at `server_version = marker`, which the server did not return, are local-only.
     With pending changes they stay (the next push sends them). Otherwise, with `restore`
     (after a restore: epoch rotated or the server's version went back) a live row is queued to
     be created again, so a backup does not lose what devices still hold; after a tombstone
     purge, or for a local tombstone, the row is deleted here too."""
     unseen = conn.execute(
-        f"select {', '.join(_COLUMNS[:-1])} from sips where server_version = ? "
+        f"select {', '.join(table.columns[:-1])} from {table.name} where server_version = ? "
         "and id not in (select row_id from outbox where table_name = ?)",
-        (marker, SYNCED_TABLE)).fetchall()
+        (marker, table.name)).fetchall()
     if marker != 0:
         conn.execute(
-            "update sips set server_version = 0 where server_version = ?", (marker,))
+            f"update {table.name} set server_version = 0 where server_version = ?", (marker,))
     requeued = dropped = 0
     now = utc_now()
     for row in unseen:
-        record = dict(zip(_COLUMNS[:-1], row, strict=True))
+        record = table.decode(row)
         row_id = record.pop("id")
         if restore and not record["deleted"]:
-            for name in _JSON_FIELDS:
-                record[name] = json.loads(record[name] or "[]")
-            record["deleted"] = False
             conn.execute(
                 "insert into outbox (table_name, row_id, base_version, fields, deleted, "
                 "created_at) values (?, ?, 0, ?, 0, ?)",
-                (SYNCED_TABLE, row_id, json.dumps(record, sort_keys=True), now))
+                (table.name, row_id, json.dumps(record, sort_keys=True), now))
             requeued += 1
         else:
-            conn.execute("delete from sips where id = ?", (row_id,))
+            conn.execute(f"delete from {table.name} where id = ?", (row_id,))
             dropped += 1
     return requeued, dropped

@@ -142,6 +142,14 @@ class TransactionRows:
                 conn.execute(f"update {TABLE} set deleted = 0 where id = ?", (txn_id,))
         return True
 
+    def live_transaction_count(self) -> int:
+        """Transactions not removed (the account limit of mftrack.services.limits counts
+        these)."""
+        with self.reading() as conn:
+            return int(
+                conn.execute(f"select count(*) from {TABLE} where deleted = 0").fetchone()[0]
+            )
+
     def existing_import_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of `keys` some stored transaction (removed ones included) already carries."""
         wanted = sorted(set(keys))

@@ -16,6 +16,7 @@ Error map (`translate`):
 | `23503` (the JWT's user no longer exists) | `LoginRequiredError` | 77 |
 | `42501` (not allowed) | `CredentialsError` | 8 |
 | `PGRST202`/`42883`/`PGRST205` (RPC missing), 401/404 without a code | `ConfigError` | 6 |
+| `22023` `unknown table "…"` (a synced table's migration not deployed) | `ConfigError` | 6 |
 | `54000` (a limit of the hosted schema: too many devices; HTTP 500) | `ConfigError` | 6 |
 | `22xxx`/`23xxx`/`P0001` for a whole call (a client bug) | `SyncRequestRefused` | 1 |
 | an answer that is not the documented JSON | `RemoteDataError` | 5 |
@@ -126,6 +127,9 @@ def _api_error(code: str, message: str, status: int | None, where: str) -> Mftra
     if code in _MISSING_RPC:
         return ConfigError(f"the sync functions are missing on {where}: {message}",
                            hint=SCHEMA_HINT)
+    if code == "22023" and message.startswith("unknown table"):  # sync_fetch of a new table
+        return ConfigError(f"the hosted schema at {where} is older than this mftrack: {message}",
+                           hint=SCHEMA_HINT + " (apply the newer files of supabase/migrations)")
     if status == 401:
         return ConfigError(f"Supabase at {where} refused the API key: {message}",
                            hint="check supabase.anon_key (the project's anon/publishable key)")

@@ -499,3 +499,55 @@ def test_summary_accounts_for_transactions(api: Gateway, new_user) -> None:
     today = api.rpc("sip_summary", user=user)
     assert view == [(s["scheme_code"], s["transactions"], s["paid_in"]) for s in today["schemes"]]
     assert api.request("select scheme_code from public.sip_summary", user=other) == [(3,)]
+
+
+def test_every_synced_table_follows_the_recipe(admin: psycopg.Connection) -> None:
+    """docs/hosted-schema.md "Adding another synced table", checked in the catalog for every
+    registered table (sips, transactions): the version trigger, the paging and tombstone
+    indexes, RLS with one policy per command to authenticated and no delete, and the grants."""
+    tables = [r[0] for r in admin.execute("select table_name from private.sync_tables")]
+    assert sorted(tables) == ["sips", "transactions"]
+    for name in tables:
+        rel = f"public.{name}"
+        triggers = {
+            r[0]
+            for r in admin.execute(
+                "select tgname from pg_trigger where tgrelid = %s::regclass and not tgisinternal",
+                (rel,),
+            )
+        }
+        assert f"{name}_bump_version" in triggers, name
+        indexes = {
+            r[0]
+            for r in admin.execute(
+                "select pg_get_indexdef(indexrelid) from pg_index where indrelid = %s::regclass",
+                (rel,),
+            )
+        }
+        assert any("(user_id, version, id)" in i for i in indexes), name
+        assert any("(updated_at) WHERE deleted" in i for i in indexes), name
+        assert admin.execute(
+            "select relrowsecurity from pg_class where oid = %s::regclass", (rel,)
+        ).fetchone() == (True,)
+        policies = sorted(
+            admin.execute(
+                "select cmd, roles::text from pg_policies where schemaname = 'public'"
+                " and tablename = %s",
+                (name,),
+            ).fetchall()
+        )
+        assert policies == [
+            ("INSERT", "{authenticated}"),
+            ("SELECT", "{authenticated}"),
+            ("UPDATE", "{authenticated}"),
+        ], name
+        for role, expected in (("authenticated", ["INSERT", "SELECT", "UPDATE"]), ("anon", [])):
+            granted = sorted(
+                r[0]
+                for r in admin.execute(
+                    "select privilege_type from information_schema.role_table_grants"
+                    " where table_schema = 'public' and table_name = %s and grantee = %s",
+                    (name, role),
+                )
+            )
+            assert granted == expected, (name, role)

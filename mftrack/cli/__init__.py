@@ -36,6 +36,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
                       "too)."),
     "restore-sip": ("sip", "Bring back a removed SIP whose removal has not been synced yet."),
     "sip": ("sip", "Look at one SIP: `mftrack sip show ID`."),
+    "buy": ("ledger", "Record a lump-sum purchase."),
+    "redeem": ("ledger", "Record a redemption (or an SWP leg): units leave the oldest lots first "
+                         "(FIFO)."),
+    "switch": ("ledger", "Record a switch (or an STP leg): a switch-out and a switch-in linked "
+                         "as one, written together."),
+    "dividend": ("ledger", "Record an IDCW (dividend), paid out or reinvested."),
+    "txns": ("ledger", "List recorded transactions by date."),
+    "txn": ("ledger", "Change one transaction: `mftrack txn edit|rm|restore ID`."),
     "summary": ("summary", "Your holdings by scheme: instalments, invested, units, NAV, value, "
                            "gain and XIRR."),
     "gains": ("gains", "Realised capital gains per financial year: short and long term, lot by lot "

@@ -54,6 +54,35 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "stop-sip": ("mftrack stop-sip 3f2a9c1e --on 2025-12-31",),
     "rm-sip": ("mftrack rm-sip 3f2a9c1e", "mftrack rm-sip 3f2a9c1e --yes   # in a script"),
     "restore-sip": ("mftrack restore-sip 3f2a9c1e",),
+    "buy": (
+        "mftrack buy 120503 --amount 50000 --on 2024-03-12",
+        "mftrack buy INF846K01EW2 -a 50000 --on 2024-03-12 --units 548.289 --nav 91.1882 "
+        "--folio 91012345678",
+    ),
+    "redeem": (
+        "mftrack redeem 120503 --units 100 --on 2025-06-02",
+        "mftrack redeem 120503 --amount 25000 --on 2025-06-02",
+        "mftrack redeem 120503 --all --on 2025-06-02",
+    ),
+    "switch": (
+        "mftrack switch 120503 122639 --all --on 2025-06-02",
+        "mftrack switch 120503 122639 --amount 10000 --on 2025-06-02",
+    ),
+    "dividend": (
+        "mftrack dividend 119551 --amount 1250 --on 2024-03-28 --payout",
+        "mftrack dividend 119551 -a 1250 --on 2024-03-28 --reinvest",
+    ),
+    "txns": (
+        "mftrack txns",
+        "mftrack txns 120503 --from 2024-04-01 --to 2025-03-31",
+        "mftrack txns --csv > ledger.csv",
+    ),
+    "txn edit": (
+        "mftrack txn edit 5e1c2a90 --units 548.289 --nav 91.1882",
+        "mftrack txn edit 5e1c2a90 --note 'bonus from work'",
+    ),
+    "txn rm": ("mftrack txn rm 5e1c2a90", "mftrack txn rm 5e1c2a90 --yes   # in a script"),
+    "txn restore": ("mftrack txn restore 5e1c2a90",),
     "summary": (
         "mftrack summary",
         "mftrack summary --as-of 2025-03-31",

@@ -258,3 +258,17 @@ def test_an_estimated_purchase_counts_and_cannot_be_removed_under_a_sale(store: 
     ts.remove_transaction(store=store, txn_id=sale.id, options=DEFAULT_OPTIONS)
     ts.remove_transaction(store=store, txn_id=typed.id, options=DEFAULT_OPTIONS)
     assert store.list_transactions() == []
+
+
+def test_the_accounts_limit_of_live_transactions_holds(
+    store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mftrack.services import limits
+
+    monkeypatch.setattr(limits, "MAX_TRANSACTIONS", 2)
+    buy(store, date(2024, 5, 2))
+    with pytest.raises(InvalidInputError, match="at most 2"):
+        ts.record_switch(store=store, from_code=AXIS, to_code=PPFAS,
+                         size=ts.SaleSize(units=Decimal(1)), on=date(2024, 7, 1), today=TODAY,
+                         options=DEFAULT_OPTIONS)  # fmt: skip
+    assert len(store.list_transactions()) == 1

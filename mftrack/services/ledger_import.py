@@ -217,6 +217,9 @@ def import_transactions(
         report.added.append(txn)
     report.confirmed_instalments = _confirmed_instalments(store, report.added)
     if not dry_run and (report.added or updates):
+        from mftrack.services.limits import check_room_for_transactions
+
+        check_room_for_transactions(store, len(report.added))
         store.save_transactions(insert=report.added, update=updates)
     return report
 

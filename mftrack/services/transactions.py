@@ -26,6 +26,7 @@ from mftrack.services.holdings import (
     unit_changes,
 )
 from mftrack.services.ledger_import import ImportReport, RejectedRow, import_transactions
+from mftrack.services.limits import check_room_for_transactions
 
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
@@ -125,6 +126,12 @@ def _new(scheme_code: int, kind: TxnKind, on: date, **fields: Any) -> Transactio
     )  # fmt: skip
 
 
+def _insert(store: LocalStore, txns: list[Transaction]) -> None:
+    """Store new transactions, within the account's limit of live ones (services.limits)."""
+    check_room_for_transactions(store, len(txns))
+    store.insert_transactions(txns)
+
+
 # --- purchases -----------------------------------------------------------------------------
 
 
@@ -155,7 +162,7 @@ def record_purchase(
     txn = _new(scheme_code, kind, check_trade_date(on, today), amount=amount, units=units,
                nav=nav, folio=clean_text(folio, what="--folio"),
                note=clean_text(note, what="--note"))  # fmt: skip
-    store.insert_transactions([txn])
+    _insert(store, [txn])
     return txn
 
 
@@ -260,7 +267,7 @@ def record_redemption(
     _require_scheme(store, scheme_code)
     txn = _sale(store, scheme_code, TxnKind.REDEMPTION, check_trade_date(on, today), size,
                 options, folio, note)  # fmt: skip
-    store.insert_transactions([txn])
+    _insert(store, [txn])
     return txn
 
 
@@ -297,7 +304,7 @@ def record_switch(
     out = replace(out, amount=proceeds, link_id=link)
     into = _new(to_code, TxnKind.SWITCH_IN, on, amount=proceeds, folio=out.folio, link_id=link,
                 note=out.note)  # fmt: skip
-    store.insert_transactions([out, into])
+    _insert(store, [out, into])
     return out, into
 
 
@@ -342,7 +349,7 @@ def record_dividend(
         folio=clean_text(folio, what="--folio"),
         note=clean_text(note, what="--note"),
     )
-    store.insert_transactions([txn])
+    _insert(store, [txn])
     return txn
 
 
@@ -466,7 +473,7 @@ def restore_transaction(*, store: LocalStore, txn_id: str, options: ValuationOpt
                 created_at=now, updated_at=now)
         for t in legs
     ]  # fmt: skip
-    store.insert_transactions(copies)
+    _insert(store, copies)
     return Restored(copies, as_new=True)
 
 

@@ -131,3 +131,24 @@ def test_no_sales_is_a_message_not_an_error(monkeypatch) -> None:
     result = run_cli("gains")
     assert result.exit_code == 0 and result.stdout == ""
     assert "No sales in the ledger" in result.stderr
+
+
+def test_summary_json_carries_the_realised_gains_per_year(ledger) -> None:
+    summary = json.loads(run_cli("summary", "--json").stdout)
+    (fy,) = json.loads(run_cli("gains", "--json").stdout)["years"]
+    total = fy["total"]
+    assert summary["realised_gains_by_fy"] == {
+        "2024-25": {k: total[k] for k in ("short_term_gain", "long_term_gain",
+                                          "long_term_taxable")}
+    }  # fmt: skip
+    # The summary's own realised gain (proceeds - FIFO cost) is the same money.
+    assert D(summary["total"]["realised_gain"]) == D(total["long_term_gain"]) + D(
+        total["short_term_gain"]
+    )
+
+
+def test_a_summary_without_sales_has_no_realised_years(monkeypatch) -> None:
+    monkeypatch.setenv("MFTRACK_TODAY", "2025-12-10")
+    assert run_cli("nav", "import", str(mfapi_file(120503))).exit_code == 0
+    run_cli("add-sip", "120503", "--amount", "5000", "--start", "2021-04-05")
+    assert json.loads(run_cli("summary", "--json").stdout)["realised_gains_by_fy"] == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from mftrack.adapters.sqlite.store import LocalStore
 from mftrack.adapters.sqlite.tax_classes import tax_class_overrides
 from mftrack.config import resolve_paths
@@ -23,6 +25,11 @@ def test_set_and_undo_a_tax_class() -> None:
     undo = run_cli("scheme", "set-tax-class", "120716", "auto")
     assert undo.exit_code == 0 and overrides() == {}
     assert "does not settle it" in undo.stderr  # an index fund: the category is a guess
+    shown = json.loads(run_cli("scheme", "show", "120716", "--json").stdout)
+    assert (shown["tax_class"], shown["tax_class_source"]) == ("equity", "guess")
+    run_cli("scheme", "set-tax-class", "120716", "debt")
+    text = run_cli("scheme", "show", "120716").stdout
+    assert "Tax class     debt (set with `mftrack scheme set-tax-class`)" in text
 
 
 def test_bad_input_is_one_line_and_changes_nothing() -> None:

@@ -82,9 +82,11 @@ def show(
         "nav_date": found.latest_nav_date.isoformat() if found.latest_nav_date else None,
         "nav_age_days": age,
         "navs_stored": navs,
+        **_tax_class(runtime, found),
     }
     if json_out:
-        runtime.write_data(json.dumps(data, indent=2))
+        runtime.write_data(json.dumps({k: v for k, v in data.items() if k != "tax_class_text"},
+                                      indent=2))  # fmt: skip
         return
     from rich.markup import escape
 
@@ -99,6 +101,7 @@ def show(
         ("option", "Option"),
         ("isin_growth", "ISIN"),
         ("isin_reinvest", "ISIN reinvest"),
+        ("tax_class_text", "Tax class"),
     ):
         if data[key] not in (None, ""):
             runtime.out.print(f"[bold]{label:<{label_width}}[/]{escape(str(data[key]))}")
@@ -116,6 +119,19 @@ def show(
             f"the latest NAV is {age} days old; `mftrack nav pull` or `mftrack nav history` "
             "fetches newer ones"
         )
+
+
+def _tax_class(runtime: Runtime, found) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The scheme's tax class for capital gains (docs/gains.md) and where it comes from."""
+    from mftrack.adapters.sqlite.tax_classes import tax_class_overrides
+    from mftrack.domain.tax.classes import TaxClass, tax_class_of
+
+    code = found.scheme_code
+    override = tax_class_overrides(runtime.store, [code]).get(code)
+    choice = tax_class_of(found.info.category, found.display_name,
+                          TaxClass(override) if override else None)  # fmt: skip
+    return {"tax_class": str(choice.tax_class), "tax_class_source": choice.source,
+            "tax_class_text": f"{choice.tax_class} ({choice.reason})"}  # fmt: skip
 
 
 @app.command("set-tax-class")

@@ -73,6 +73,9 @@ def summary(
     data = summary_as_dict(result, redeemed=show_all)
     runtime.warn_valuation(result)
     if json_out:
+        from mftrack.services.realised import realised_gains_by_fy
+
+        data["realised_gains_by_fy"] = realised_gains_by_fy(runtime.store, result)
         runtime.write_data(json.dumps(data, indent=2))
         return
     if csv_out:

@@ -72,7 +72,11 @@ def load_portfolio(
         options=options,
         scheme_codes=scheme_codes,
     )
-    return PortfolioView(summary, navs, summary_as_dict(summary))
+    from mftrack.services.realised import realised_gains_by_fy
+
+    data = summary_as_dict(summary)
+    data["realised_gains_by_fy"] = realised_gains_by_fy(store, summary)  # as summary --json
+    return PortfolioView(summary, navs, data)
 
 
 # --- value against invested ------------------------------------------------------------------

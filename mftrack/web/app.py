@@ -113,8 +113,13 @@ def create_app(options: ServeOptions) -> FastAPI:
         return parse_as_of(as_of, today=options.today())
 
     def summary_of(on: date) -> dict[str, Any]:
+        from mftrack.services.realised import realised_gains_by_fy
+
         result, _ = portfolio_summary(store=store, as_of=on, options=options.valuation)
-        return summary_as_dict(result)
+        # The same object `summary --json` prints, realised gains per FY included (issue 12).
+        return summary_as_dict(result) | {
+            "realised_gains_by_fy": realised_gains_by_fy(store, result)
+        }
 
     @app.get("/sips/summary", tags=["portfolio"])
     def get_summary(as_of: str | None = Query(None, description="YYYY-MM-DD; default today")

@@ -13,8 +13,10 @@ that has SIPs only on a faster path with exactly the same numbers. Rules:
 - A purchase without units is estimated like an instalment due on its trade date (F1-F3, F5);
   with units, the statement's figures are used as given (F5).
 - Sales (redemption, switch_out) take units FIFO (`consume_fifo`; F6, F9, ledger-notes "FIFO
-  and units"): a sale naming a folio takes that folio's lots and the folio-less (estimated)
-  ones, oldest first. A sale of more units than are held is warned about and takes what is held.
+  and units"): a sale naming a folio takes that folio's lots and the folio-less ones (SIP
+  estimates, rows recorded without one), oldest first; the other lots keep their places. A
+  sale of more units than are held is warned about and takes what is held; one without units
+  is warned about and left out.
 - A merger (`merger_out` and `merger_in` sharing a `link_id`) moves the lots to the new scheme
   with their acquisition dates and cost, units scaled to the in-leg's units; it is not a
   transfer, so no gain is realised (ledger-notes "Mergers and consolidations").
@@ -161,10 +163,10 @@ class _Holding:
         """Consume `t.units` FIFO from the lots `t` may sell (its folio's and folio-less ones)."""
         units = t.units or ZERO
         folio = t.folio
-        chosen, others = self.lots, None
+        chosen, places = self.lots, None
         if folio is not None and any(lot.folio not in (None, folio) for lot in chosen):
-            others = [lot for lot in chosen if lot.folio not in (None, folio)]
-            chosen = [lot for lot in chosen if lot.folio in (None, folio)]
+            places = [k for k, lot in enumerate(chosen) if lot.folio in (None, folio)]
+            chosen = [chosen[k] for k in places]
         if units <= 0:
             return []
         try:
@@ -185,13 +187,25 @@ class _Holding:
             left, matches = consume_fifo(
                 chosen, units, sold_on=t.trade_date, proceeds=proceeds, sale_id=t.id
             )
-        # Sorting is stable, so lots acquired on the same day keep their FIFO order.
-        self.lots = left if others is None else sorted([*others, *left], key=_BY_ACQUIRED)
+        if places is None:
+            self.lots = left
+        else:  # the lots left take the places of the folio's, so FIFO order never changes
+            lots: list[Lot | None] = list(self.lots)
+            gone = len(chosen) - len(left)  # consume_fifo leaves a tail of `chosen`
+            for n, k in enumerate(places):
+                lots[k] = left[n - gone] if n >= gone else None
+            self.lots = [lot for lot in lots if lot is not None]
         cost = sum((m.lot.cost for m in matches), ZERO)
         self.steps.append(Step(t.trade_date, -cost, -units))
         return matches
 
     def sell(self, t: Transaction) -> None:
+        if not t.units or t.units < 0:  # the contract: a sale always carries its units
+            self.warnings.append(
+                f"{self.label}: the {t.kind} on {t.trade_date} has no units; left out (add "
+                f"them: `mftrack txns`)"
+            )
+            return
         proceeds = t.amount if t.amount is not None else self.priced(t)
         matches = self.take(t, proceeds)
         received = sum((m.proceeds for m in matches), ZERO)
@@ -284,8 +298,11 @@ def _events(code: int, data: LedgerInput, holding: _Holding) -> tuple[list[_Even
     book = data.book
     cols = book.cols
     live = [t for t in data.transactions if not t.deleted]
+    # A row with neither units nor an amount buys nothing (warned about below): the estimate
+    # it would replace stands.
     sip_buys = [t for t in live if t.kind in BUYS and t.kind is not TxnKind.DIVIDEND_REINVEST
-                and (t.kind is TxnKind.SIP or t.sip_id is not None)]  # fmt: skip
+                and (t.kind is TxnKind.SIP or t.sip_id is not None)
+                and (t.units is not None or t.amount is not None)]  # fmt: skip
     failed = [t for t in live if t.kind is TxnKind.SIP_FAILED]
     bought_rows = _match(data, sip_buys, set())
     missed_rows = _match(data, failed, set())
@@ -314,6 +331,7 @@ def _events(code: int, data: LedgerInput, holding: _Holding) -> tuple[list[_Even
                 estimated=True,
             )
             events.append((nav_date, 0, code, len(events), _Buy(lot, duty, True)))
+    waiting = 0  # instalments whose confirming row waits for its NAV: not confirmed yet
     for t in live:
         if t.kind in BUYS:
             if t.id in reversed_buys:
@@ -321,8 +339,11 @@ def _events(code: int, data: LedgerInput, holding: _Holding) -> tuple[list[_Even
             buy = _confirmed_buy(code, t, book, holding)
             row = bought_rows.get(t.id)
             if buy is None:
-                if row is not None:  # its estimate waits for a NAV: pending, as it says
-                    cols.confirmed[row] = (t.amount or cols.amount[row], InstalmentStatus.PENDING)
+                if row is not None:  # estimated from its amount, its NAV not known (yet)
+                    gap = cols.index[-1] == ROW_NAV_GAP  # the row _confirmed_buy just added
+                    status = InstalmentStatus.NAV_GAP if gap else InstalmentStatus.PENDING
+                    cols.confirmed[row] = (t.amount or cols.amount[row], status)
+                    waiting += 1
                 continue
             on, item = buy
             if row is not None:
@@ -338,7 +359,7 @@ def _events(code: int, data: LedgerInput, holding: _Holding) -> tuple[list[_Even
     index = cols.index
     estimated = sum(1 for i in index[:sip_row_count] if i >= 0)
     counts = {
-        "confirmed": len(bought_rows) - len(reversed_buys),
+        "confirmed": len(bought_rows) - len(reversed_buys) - waiting,
         "estimated": estimated,
         "missed": len(missed_rows),
         "pending": index.count(ROW_PENDING),

@@ -281,7 +281,7 @@ def _scheme_warnings(
     label = f"{s.scheme_code} {s.scheme_name}".strip()
     if not (s.instalments or s.pending or s.nav_gaps or s.units):
         return []  # nothing due or held on as_of: no NAV is needed, so nothing to warn about
-    if not len(navs):
+    if not len(navs) and not s.redeemed:
         held = f"its {s.units} units are valued at ₹0" if s.units else ""
         waiting = f"its {s.pending} instalments are pending" if s.pending or not held else ""
         return [
@@ -289,7 +289,9 @@ def _scheme_warnings(
             f"(`{FIX_COMMAND}` fetches it)"
         ]
     warnings: list[str] = []
-    if s.nav_date is None:
+    if s.redeemed:
+        pass  # all sold: no NAV values anything (a merged scheme's NAVs just stop)
+    elif s.nav_date is None:
         warnings.append(f"{label}: no NAV on or before {as_of} (`{FIX_COMMAND}` fetches it)")
     elif s.stale:
         days = (as_of - s.nav_date).days

@@ -40,12 +40,13 @@ def grouped_warnings(summary: PortfolioSummary, fix_command: str) -> list[str]:
     due = [s for s in summary.schemes if s.instalments or s.pending or s.nav_gaps or s.units]
     fix = f"run `{fix_command}`"
     lines: list[str] = []
-    no_nav = [s for s in due if s.nav_date is None]
+    valued = [s for s in due if not s.redeemed]  # all sold: no NAV values anything
+    no_nav = [s for s in valued if s.nav_date is None]
     if no_nav:
         lines.append(f"{_plural(len(no_nav), 'scheme')} {_codes(no_nav)} "
                      f"{'has' if len(no_nav) == 1 else 'have'} no NAV on or before "
                      f"{summary.as_of}, so their instalments are pending: {fix}")
-    stale = [s for s in due if s.nav_date is not None and s.stale]
+    stale = [s for s in valued if s.nav_date is not None and s.stale]
     if stale:
         days = _days([(summary.as_of - s.nav_date).days for s in stale if s.nav_date])
         owner = "scheme's NAV" if len(stale) == 1 else "schemes' NAVs"

@@ -125,3 +125,24 @@ def test_as_of_before_a_redemption_values_the_units_then_held() -> None:
     assert scheme["value"] == format(paisa(100 * then), "f")
     (after,) = summary("--as-of", "2024-01-10")["schemes"]
     assert after["units"] == "60.000" and after["realised_gain"] == "16000.00"
+
+
+def test_an_oversold_ledger_is_warned_about_and_valued_not_a_crash() -> None:
+    # A synced or edited ledger may sell more than it bought (`redeem` itself refuses): the
+    # summary still runs, values what is held and names the sale on stderr and in --json.
+    bought_on, nav = scan_on_or_after(NIFTY, date(2020, 1, 10))
+    record(
+        Transaction("b1", NIFTY, TxnKind.PURCHASE, bought_on, Decimal("10000.00"),
+                    Decimal("100.000"), nav),
+        Transaction("r1", NIFTY, TxnKind.REDEMPTION, date(2024, 1, 10), Decimal("30000.00"),
+                    Decimal("150.000")),
+    )  # fmt: skip
+    result = run_cli("summary", "--all")
+    assert result.exit_code == 0 and "Traceback" not in result.stderr
+    assert "redemption on 2024-01-10 takes 150.000 units but only 100.000 are held" in (
+        result.stderr)  # fmt: skip
+    data = summary("--all")
+    (scheme,) = data["schemes"]
+    assert scheme["units"] == "0.000" and scheme["withdrawn"] == "20000.00"  # 100/150 of it
+    assert scheme["realised_gain"] == "10000.00"
+    assert any("only 100.000 are held" in w for w in data["warnings"])

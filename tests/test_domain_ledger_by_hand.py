@@ -16,7 +16,7 @@ import pytest
 from mftrack.domain.portfolio import FIX_COMMAND, InstalmentStatus
 from mftrack.domain.transactions import TxnKind
 from mftrack.domain.warning_groups import grouped_warnings
-from tests.test_domain_ledger import AS_OF, of, txn, value
+from tests.test_domain_ledger import AS_OF, AXIS_LARGE, of, txn, value
 from tests.test_domain_portfolio import (
     ELSS,
     IDBI,
@@ -200,3 +200,66 @@ def test_a_fully_redeemed_scheme_is_not_warned_about_as_stale() -> None:
     assert of(summary, IDBI).redeemed
     assert summary.warnings == ()
     assert grouped_warnings(summary, FIX_COMMAND) == []
+
+
+def test_an_estimated_purchase_keeps_the_stamp_duty_and_nav_its_row_gives() -> None:
+    # ₹50,000 on Mon 13 Mar 2023 in 120716 (NAV 116.60160), no units. F1's duty would be
+    # ₹2.50 and the units 49997.50 / 116.6016 = 428.789 (the test above). A row that says the
+    # duty was ₹7.50 (a demat purchase pays 0.015 %: 50000 x 0.015 / 100.015 = 7.4988..)
+    # buys 49992.50 / 116.6016 = 428.74626.. -> 428.746 units; one that says ₹0 buys
+    # 50000 / 116.6016 = 428.81058.. -> 428.810.
+    on = date(2023, 3, 13)
+    assert nav(NIFTY, on) == Decimal("116.60160")
+    for duty, units in [(Decimal("7.50"), Decimal("428.746")), (Decimal(0), Decimal("428.810"))]:
+        row = txn(1, NIFTY, TxnKind.PURCHASE, on, amount=Decimal(50000), stamp_duty=duty)
+        s = of(value([], [row]), NIFTY)
+        assert (s.units, s.stamp_duty, s.invested) == (units, duty, Decimal(50000))
+    # A row with the statement's NAV but no units: that NAV and date win, F1's duty applies.
+    # Dated Sat 11 Mar at NAV 116.6016 it is a lot of 11 Mar, 428.789 units.
+    row = txn(1, NIFTY, TxnKind.PURCHASE, date(2023, 3, 11), amount=Decimal(50000),
+              nav=Decimal("116.6016"))  # fmt: skip
+    s = of(value([], [row]), NIFTY)
+    assert (s.units, s.stamp_duty, s.first_allotment) == (
+        Decimal("428.789"), Decimal("2.50"), date(2023, 3, 11))  # fmt: skip
+
+
+def test_a_merger_is_a_switch_at_value_for_each_schemes_xirr_by_hand() -> None:
+    # IDBI Equity Savings (118454) merged on 27 Jul 2023 (its last NAV, 13.82510) into a
+    # scheme the investor also bought on its own; here Axis Large Cap (120465): NAV 44.69000
+    # on 10 Jun 2022, 52.61000 on 27 Jul 2023, 70.65000 on 10 Dec 2025 (AS_OF).
+    assert nav(IDBI, date(2019, 2, 11)) == Decimal("10.20770")
+    assert scan_on_or_before(IDBI, AS_OF) == (date(2023, 7, 27), Decimal("13.82510"))
+    assert nav(AXIS_LARGE, date(2022, 6, 10)) == Decimal("44.69000")
+    assert scan_on_or_before(AXIS_LARGE, AS_OF) == (AS_OF, Decimal("70.65000"))
+    # ₹30,000 in IDBI on 11 Feb 2019 (no duty before July 2020): 30000 / 10.2077 = 2938.957.
+    old = txn(1, IDBI, TxnKind.PURCHASE, date(2019, 2, 11), amount=Decimal(30000),
+              units=Decimal("2938.957"), nav=Decimal("10.20770"))  # fmt: skip
+    # ₹10,000 in Axis on 10 Jun 2022: duty 0.49997.. -> 0.50, 9999.50 / 44.69 = 223.752.
+    own = txn(2, AXIS_LARGE, TxnKind.PURCHASE, date(2022, 6, 10), amount=Decimal(10000))
+    # The merger: 2938.957 x 13.8251 = 40631.3744.. -> ₹40,631.37 moves; the registrar gives
+    # 40631.37 / 52.61 = 772.313 units of Axis for it.
+    on = date(2023, 7, 27)
+    out = txn(3, IDBI, TxnKind.MERGER_OUT, on, units=Decimal("2938.957"), link_id="m")
+    into = txn(4, AXIS_LARGE, TxnKind.MERGER_IN, on, units=Decimal("772.313"), link_id="m")
+    summary = value([], [old, own, out, into])
+    gone, axis = of(summary, IDBI), of(summary, AXIS_LARGE)
+    # Lots keep their dates and cost; nothing is paid in, withdrawn or realised by a merger.
+    assert gone.redeemed and (gone.paid_in, gone.withdrawn, gone.realised_gain) == (30000, 0, 0)
+    assert axis.units == Decimal("996.065")  # 223.752 + 772.313
+    assert (axis.invested, axis.paid_in, axis.stamp_duty) == (40000, 10000, Decimal("0.50"))
+    assert axis.value == Decimal("70371.99")  # 996.065 x 70.65 = 70371.99225
+    # XIRR (F10): IDBI received the merged value on the merger date; Axis paid it then.
+    assert dict(gone.ledger.flows) == {  # type: ignore[union-attr]
+        date(2019, 2, 11): Decimal(-30000), on: Decimal("40631.37")}  # fmt: skip
+    assert dict(axis.ledger.flows) == {  # type: ignore[union-attr]
+        date(2022, 6, 10): Decimal(-10000), on: Decimal("-40631.37")}  # fmt: skip
+    gone_flows = [(date(2019, 2, 11), Decimal(-30000)), (on, Decimal("40631.37"))]
+    assert gone.xirr == pytest.approx(solve_xirr(gone_flows), abs=1e-6)
+    assert axis.xirr == pytest.approx(solve_xirr(
+        [(date(2022, 6, 10), Decimal(-10000)), (on, Decimal("-40631.37")),
+         (AS_OF, Decimal("70371.99"))]), abs=1e-6)  # fmt: skip
+    assert axis.xirr is not None and axis.xirr < 0.25  # not 220 % as before
+    # In the portfolio the two cancel: only the purchases and the value are left.
+    assert summary.total.xirr == pytest.approx(solve_xirr(
+        [(date(2019, 2, 11), Decimal(-30000)), (date(2022, 6, 10), Decimal(-10000)),
+         (AS_OF, Decimal("70371.99"))]), abs=1e-6)  # fmt: skip

@@ -10,8 +10,9 @@ that has SIPs only on a faster path with exactly the same numbers. Rules:
   `sip_failed` row in that window marks it MISSED (F4: a failed debit is not retried); a
   purchase of the same instalment is then its reversed debit and adds nothing (ledger-notes:
   "a purchase followed by a REVERSAL ... net zero units").
-- A purchase without units is estimated like an instalment due on its trade date (F1-F3, F5);
-  with units, the statement's figures are used as given (F5).
+- A purchase without units is estimated like an instalment due on its trade date (F1-F3, F5),
+  with the stamp duty or NAV the row gives, if any; with units, the statement's figures are
+  used as given (F5).
 - Sales (redemption, switch_out) take units FIFO (`consume_fifo`; F6, F9, ledger-notes "FIFO
   and units"): a sale naming a folio takes that folio's lots and the folio-less ones (SIP
   estimates, rows recorded without one), oldest first; the other lots keep their places. A
@@ -19,7 +20,8 @@ that has SIPs only on a faster path with exactly the same numbers. Rules:
   is warned about and left out.
 - A merger (`merger_out` and `merger_in` sharing a `link_id`) moves the lots to the new scheme
   with their acquisition dates and cost, units scaled to the in-leg's units; it is not a
-  transfer, so no gain is realised (ledger-notes "Mergers and consolidations").
+  transfer, so no gain is realised (ledger-notes "Mergers and consolidations"). For XIRR alone
+  it is a switch at the moved units' value (`_Holding.merged_out`).
 - Cash flows (F10): purchases negative on their allotment date, sales and IDCW payouts
   positive on their trade date; an IDCW reinvestment is a lot of its own but no cash flow.
 """
@@ -234,6 +236,20 @@ class _Holding:
             return ZERO
         return paisa(t.units * nav)
 
+    def merged_out(self, t: Transaction, lots: list[Lot], on: date) -> Decimal:
+        """XIRR's view of a merger (F10): the lots' value at the scheme's last NAV, received.
+
+        Without it the absorbing scheme's own XIRR would count the merged lots' value against
+        none of their purchases (a ₹10,000 purchase beside ₹3 lakh of merged units gave
+        220 %). The absorbing scheme pays the same amount on the same date, so the portfolio's
+        flows cancel. Nothing is paid in, withdrawn or realised: only the flows change."""
+        latest = self.navs.latest_on_or_before(t.trade_date)
+        units = sum((lot.units for lot in lots), ZERO)
+        amount = paisa(units * latest[1]) if latest is not None and units else ZERO
+        if amount:
+            self.flow(on, amount)
+        return amount
+
     def merge_in(self, t: Transaction, moved: list[Lot] | None, on: date) -> None:
         if not moved:
             self.warnings.append(
@@ -385,6 +401,14 @@ def _confirmed_buy(
             f"amount; left out (add them: `mftrack txns`)"
         )
         return None
+    if t.nav is not None and t.nav > 0:
+        # The statement's date and NAV without its units (F5: its NAV wins): only the units
+        # are estimated, from the amount less the row's duty (F1's when it has none).
+        given = _given_duty(t)
+        duty = given if given is not None else stamp_duty(t.amount, t.trade_date)
+        units = ((t.amount - duty) / t.nav).quantize(book.quantum, book.rounding)
+        lot = Lot(code, t.trade_date, units, t.amount, t.folio, t.id, estimated=True)
+        return t.trade_date, _Buy(lot, duty, cash)
     # Estimated like an instalment due on the trade date: a row of the book of its own.
     book.add(f"txn:{t.id}", [t.trade_date], [t.amount])
     row = len(book.cols.due) - 1
@@ -393,8 +417,21 @@ def _confirmed_buy(
         return None  # PENDING or NAV_GAP: counted and warned about with the instalments
     nav_date = book.dates[i]
     duty, _ = split_stamp_duty(t.amount, nav_date + book.lag)
-    lot = Lot(code, nav_date, book.cols.units[row], t.amount, t.folio, t.id, estimated=True)
+    units = book.cols.units[row]
+    given = _given_duty(t)
+    if given is not None and given != duty:  # the row's duty wins over F1's formula
+        duty = given
+        units = ((t.amount - duty) / book.navs[i]).quantize(book.quantum, book.rounding)
+        book.cols.units[row] = units
+    lot = Lot(code, nav_date, units, t.amount, t.folio, t.id, estimated=True)
     return nav_date, _Buy(lot, duty, cash)
+
+
+def _given_duty(t: Transaction) -> Decimal | None:
+    """The stamp duty a purchase row states (F1: its charges, a demat rate of 0.015 %... may
+    make it differ from the formula), when it is a part of its amount; else None."""
+    duty, amount = t.stamp_duty, t.amount
+    return duty if duty is not None and amount is not None and 0 <= duty < amount else None
 
 
 def run_ledgers(inputs: Mapping[int, LedgerInput]) -> dict[int, SchemeLedger]:
@@ -411,8 +448,11 @@ def run_ledgers(inputs: Mapping[int, LedgerInput]) -> dict[int, SchemeLedger]:
         for on, rank, _, _, item in events
         if rank == _RANK[TxnKind.MERGER_OUT] and isinstance(item, Transaction)
     }
+    in_links = set()
     if out_dates:
         merging_in = _RANK[TxnKind.MERGER_IN]
+        in_links = {item.link_id for _, rank, _, _, item in events
+                    if rank == merging_in and isinstance(item, Transaction)}  # fmt: skip
         events = [
             (max(on, out_dates.get(item.link_id, on)), rank, code, seq, item)
             if rank == merging_in and isinstance(item, Transaction)
@@ -421,6 +461,7 @@ def run_ledgers(inputs: Mapping[int, LedgerInput]) -> dict[int, SchemeLedger]:
         ]
     events.sort(key=itemgetter(0, 1, 2, 3))  # never compares the items
     moved: dict[str | None, list[Lot]] = {}
+    worth: dict[str | None, tuple[date, Decimal]] = {}  # a merger's value, for XIRR only
     for on, _, code, _, item in events:
         h = holdings[code]
         if isinstance(item, _Buy):
@@ -429,9 +470,17 @@ def run_ledgers(inputs: Mapping[int, LedgerInput]) -> dict[int, SchemeLedger]:
             h.payout(item)
         elif item.kind is TxnKind.MERGER_OUT:
             # Not a sale: the lots leave with their dates and cost, no gain (ledger-notes).
-            moved.setdefault(item.link_id, []).extend(m.lot for m in h.take(item, ZERO))
+            lots = [m.lot for m in h.take(item, ZERO)]
+            moved.setdefault(item.link_id, []).extend(lots)
+            if item.link_id in in_links:
+                merged_on, before = worth.get(item.link_id, (item.trade_date, ZERO))
+                worth[item.link_id] = (merged_on, before + h.merged_out(item, lots, merged_on))
         elif item.kind is TxnKind.MERGER_IN:
-            h.merge_in(item, moved.pop(item.link_id, None), on)
+            lots = moved.pop(item.link_id, None)
+            h.merge_in(item, lots, on)
+            merged_on, amount = worth.pop(item.link_id, (on, ZERO))
+            if lots and amount:
+                h.flow(merged_on, -amount)
         else:
             h.sell(item)
     return {code: _ledger(h, counts[code]) for code, h in holdings.items()}

@@ -170,3 +170,19 @@ def test_summary_and_sips_do_not_import_pydantic() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          cwd=REPO, env=dict(os.environ, MFTRACK_DEBUG="1"), timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+
+
+def test_a_summary_of_sips_alone_does_not_load_the_ledger() -> None:
+    """The ledger (and its lots) load only for schemes with transactions (~9 ms, issue 10)."""
+    assert run_cli("-q", "nav", "import", str(mfapi_file(120503))).exit_code == 0
+    assert run_cli("-q", "add-sip", "120503", "-a", "1000", "-s", "2024-01-05").exit_code == 0
+    probe = (
+        "import sys\nfrom mftrack.cli import app\n"
+        "try:\n    app(['summary', '--json', '--as-of', '2025-01-10'])\nexcept SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.endswith(('.ledger', '.lots'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=REPO, env=dict(os.environ), timeout=60)
+    assert '"instalments": 13' in out.stdout, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr

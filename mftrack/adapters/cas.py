@@ -160,6 +160,10 @@ def _read_pdf(path: Path, password: str | None) -> dict[str, Any]:
 
 def _parse_date(value: Any, what: str) -> date:
     text = str(value).strip()
+    try:
+        return date.fromisoformat(text)  # casparser's JSON: YYYY-MM-DD
+    except ValueError:
+        pass
     for fmt in ("%Y-%m-%d", "%d-%b-%Y", "%d-%m-%Y", "%d/%m/%Y"):
         try:
             return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a calendar date)
@@ -308,41 +312,31 @@ def _attach_taxes(rows: list[_Row], notes: list[str], label: str) -> None:
         row.reason = ""  # attached
 
 
-def _transaction(row: _Row, code: int, folio: str) -> Transaction:
+def _key(folio: str, code: int, day: date, kind: TxnKind, units: Any, amount: Any) -> str:
+    """What makes a re-import a no-op: folio, scheme, date, kind, units and amount."""
+    units = _plain(units) if units is not None else "-"
+    amount = _plain(amount) if amount is not None else "-"
+    return f"cas:{folio_key(folio)}:{code}:{day.isoformat()}:{kind.value}:{units}:{amount}"
+
+
+def _transaction(row: _Row, code: int, folio: str, seen: dict[str, int]) -> Transaction:
+    """The ledger row of `row`. Its key is made unique within the statement: two equal rows
+    the same day (two SIPs of the same amount) are the 1st and 2nd of their kind, the same
+    on every re-import."""
     kind = row.kind
     assert kind is not None
     units = abs(row.units) if row.units is not None else None
     if kind in (TxnKind.DIVIDEND_PAYOUT, TxnKind.SIP_FAILED):
         units = None  # a payout moves no units; a failed debit allotted none that stay
     amount = abs(row.amount) if row.amount is not None else None
+    key = _key(folio, code, row.trade_date, kind, units, amount)
+    seen[key] = n = seen.get(key, 0) + 1
     return Transaction(
         id=str(uuid.uuid4()), scheme_code=code, kind=kind, trade_date=row.trade_date,
         amount=amount, units=units, nav=row.nav if units is not None else None,
         stamp_duty=row.stamp_duty, stt=row.stt, folio=folio, source=TxnSource.CAS,
-        note=row.note or (row.description or None),
+        import_key=key if n == 1 else f"{key}#{n}", note=row.note or (row.description or None),
     )  # fmt: skip
-
-
-def import_key(txn: Transaction) -> str:
-    """What makes a re-import a no-op: folio, scheme, date, kind, units and amount."""
-    units = _plain(txn.units) if txn.units is not None else "-"
-    amount = _plain(txn.amount) if txn.amount is not None else "-"
-    return (
-        f"cas:{folio_key(txn.folio)}:{txn.scheme_code}:{txn.trade_date.isoformat()}:"
-        f"{txn.kind.value}:{units}:{amount}"
-    )
-
-
-def _with_keys(txns: list[Transaction]) -> list[Transaction]:
-    """Keys made unique within the statement: two equal rows the same day (two SIPs of the
-    same amount) are the 1st and 2nd of their kind, the same on every re-import."""
-    seen: dict[str, int] = {}
-    out = []
-    for txn in txns:
-        key = import_key(txn)
-        seen[key] = seen.get(key, 0) + 1
-        out.append(replace(txn, import_key=key if seen[key] == 1 else f"{key}#{seen[key]}"))
-    return out
 
 
 def _link_legs(txns: list[Transaction]) -> list[Transaction]:
@@ -382,19 +376,16 @@ def statement_ledger(statement: dict[str, Any], resolve: SchemeResolver) -> CasL
     end_text = period.get("to") if isinstance(period, dict) else None
     start = _parse_date(start_text, "statement period") if start_text else None
     folios = _field(statement, "folios", "statement")
-    all_dates = [
-        _parse_date(t.get("date"), "row")
-        for f in folios
-        for s in f.get("schemes", [])
-        for t in s.get("transactions", [])
-        if isinstance(t, dict) and t.get("date")
-    ]
-    end = (
-        _parse_date(end_text, "statement period") if end_text else max(all_dates, default=date.min)
-    )
+    if end_text:
+        end = _parse_date(end_text, "statement period")
+    else:  # no period printed: the statement runs to its last row
+        end = max((_parse_date(t.get("date"), "row") for f in folios
+                   for s in f.get("schemes", []) for t in s.get("transactions", [])
+                   if isinstance(t, dict) and t.get("date")), default=date.min)  # fmt: skip
     ledger = CasLedger(start=start, end=end)
     ledger.notes.extend(f"casparser: {w}" for w in statement.get("parse_warnings") or [])
     txns: list[Transaction] = []
+    seen: dict[str, int] = {}
     for f_no, folio_obj in enumerate(folios, start=1):
         folio = str(_field(folio_obj, "folio", f"folio {f_no}")).strip()
         for s_no, scheme in enumerate(_field(folio_obj, "schemes", f"folio {folio}"), start=1):
@@ -419,7 +410,7 @@ def statement_ledger(statement: dict[str, Any], resolve: SchemeResolver) -> CasL
             _attach_taxes(rows, ledger.notes, label)
             for row in rows:
                 if row.kind is not None and row.reason is None:
-                    txns.append(_transaction(row, match.scheme_code, folio))
+                    txns.append(_transaction(row, match.scheme_code, folio, seen))
                 elif row.reason:  # "" = folded into another row
                     ledger.not_imported.append(NotImportedRow(
                         folio=folio, scheme=name, trade_date=row.trade_date,
@@ -432,5 +423,5 @@ def statement_ledger(statement: dict[str, Any], resolve: SchemeResolver) -> CasL
                 close_units=_number(_field(scheme, "close", where), where) or Decimal(0),
                 as_of=end, rejected_rows=rejected,
             ))  # fmt: skip
-    ledger.transactions = _with_keys(_link_legs(txns))
+    ledger.transactions = _link_legs(txns)
     return ledger

@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dividend": ("ledger", "Record an IDCW (dividend), paid out or reinvested."),
     "txns": ("ledger", "List recorded transactions by date."),
     "txn": ("ledger", "Change one transaction: `mftrack txn edit|rm|restore ID`."),
+    "import": ("imports", "Import transactions from a statement (CAS) or a CSV file."),
     "summary": ("summary", "Your holdings by scheme: instalments, invested, units, NAV, value, "
                            "gain and XIRR."),
     "gains": ("gains", "Realised capital gains per financial year: short and long term, lot by lot "

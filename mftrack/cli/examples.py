@@ -83,6 +83,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "txn rm": ("mftrack txn rm 5e1c2a90", "mftrack txn rm 5e1c2a90 --yes   # in a script"),
     "txn restore": ("mftrack txn restore 5e1c2a90",),
+    "import cas": (
+        "mftrack import cas CAS_2024.pdf",
+        "printf '%s\\n' \"$PAN\" | mftrack import cas CAS_2024.pdf --password-stdin --dry-run",
+        "mftrack import cas cas.json --json | jq .reconciliation",
+    ),
+    "import csv": ("mftrack import csv ledger.csv --dry-run", "mftrack import csv ledger.csv"),
     "summary": (
         "mftrack summary",
         "mftrack summary --as-of 2025-03-31",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mftrack.adapters.cas import NotImportedRow, SchemeMatch, read_statement, statement_ledger
 from mftrack.domain.reconcile import Reconciliation, reconcile
+from mftrack.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
@@ -58,14 +59,17 @@ def scheme_resolver(store: LocalStore) -> Callable[[str | None, str | None, str]
     return resolve
 
 
+def _where(row: NotImportedRow) -> str:
+    on = f"{row.trade_date.isoformat()} " if row.trade_date else ""
+    return f"folio {row.folio}, {row.scheme}: {on}{row.description}"
+
+
 @dataclass
 class CasImportReport:
     file: str
-    dry_run: bool
     start: date | None
     end: date
-    imported: Any  # services.ledger_import.ImportReport
-    not_imported: list[NotImportedRow] = field(default_factory=list)
+    imported: Any  # services.ledger_import.ImportReport (rejected rows included)
     reconciliation: list[Reconciliation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -75,20 +79,56 @@ class CasImportReport:
 
 
 def import_cas(
-    store: LocalStore, path: Path, password: str | None, *, dry_run: bool
+    store: LocalStore,
+    path: Path,
+    password: str | None,
+    *,
+    dry_run: bool,
+    today: date | None = None,
 ) -> CasImportReport:
     """Import one statement (PDF or casparser JSON); with `dry_run` nothing is written."""
+    from mftrack.domain.imports import RejectedRow
     from mftrack.services.ledger_import import import_transactions
 
     ledger = statement_ledger(read_statement(path, password), scheme_resolver(store))
-    imported = import_transactions(store, ledger.transactions, dry_run=dry_run)
+    not_imported = [RejectedRow(_where(row), row.reason) for row in ledger.not_imported]
+    imported = import_transactions(store, ledger.transactions, dry_run=dry_run, today=today,
+                                   rejected=not_imported)  # fmt: skip
     codes = {balance.scheme_code for balance in ledger.balances}
     held = store.list_transactions(scheme_codes=codes, end=ledger.end) if codes else []
-    if dry_run:  # reconcile as if the rows had been added
-        present = store.existing_import_keys([t.import_key for t in ledger.transactions])
-        held = [*held, *(t for t in ledger.transactions if t.import_key not in present)]
+    if dry_run:  # reconcile as if the import had been written
+        replaced = {r.before.id: r.after for r in imported.replaced_estimates}
+        held = [replaced.get(t.id, t) for t in held] + list(imported.added)
     return CasImportReport(
-        file=path.name, dry_run=dry_run, start=ledger.start, end=ledger.end, imported=imported,
-        not_imported=ledger.not_imported, reconciliation=reconcile(ledger.balances, held),
-        notes=ledger.notes,
+        file=path.name, start=ledger.start, end=ledger.end, imported=imported,
+        reconciliation=reconcile(ledger.balances, held), notes=ledger.notes,
     )  # fmt: skip
+
+
+@dataclass
+class FileImportReport:
+    file: str
+    imported: Any  # services.ledger_import.ImportReport
+
+
+def import_csv(
+    store: LocalStore, path: Path, *, dry_run: bool, today: date | None = None
+) -> FileImportReport:
+    """Import a CSV file in mftrack's format through the same path as a statement."""
+    from mftrack.adapters.ledger_csv import read_ledger_csv
+    from mftrack.services.ledger_import import import_transactions
+
+    if not path.is_file():
+        raise NotFoundError(f"{path}: no such file", hint="check the path of the CSV file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{path.name} is not UTF-8 text", hint="save it as CSV (UTF-8)"
+        ) from exc
+    read = read_ledger_csv(
+        text, isin_codes=lambda isin: [s.scheme_code for s in store.schemes_by_isin(isin)]
+    )
+    imported = import_transactions(store, read.transactions, dry_run=dry_run, today=today,
+                                   rejected=read.rejected)  # fmt: skip
+    return FileImportReport(file=path.name, imported=imported)

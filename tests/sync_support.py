@@ -112,7 +112,9 @@ class Device:
         """Change (or with deleted=True remove) a transaction as the ledger commands do."""
         before = self.store.get_transaction(txn_id, include_deleted=True)
         after = replace(before, updated_at=datetime.now(UTC), **changes)
-        self.store.update_transaction(txn_id, txn_record.changed_fields(before, after))
+        fields = txn_record.changed_fields(before, after)
+        if set(fields) - {"updated_at"}:  # as the services: a change of nothing is not written
+            self.store.update_transaction(txn_id, fields)
 
     def txns(self, *, include_deleted: bool = True) -> dict[str, dict[str, Any]]:
         """Every local transaction row, normalised for comparison, plus `server_version`."""

@@ -300,3 +300,36 @@ def test_kill_9_in_the_middle_of_pulling_transactions(homes: Homes) -> None:
     finally:
         pc.close()
         other.close()
+
+
+def test_ledger_commands_on_two_devices_converge(homes: Homes) -> None:
+    """buy / redeem / txn edit / txn rm on two data folders, synced through the real CLI."""
+    homes.setup("laptop")
+    homes.setup("desktop")
+    bought = json.loads(homes.ok("laptop", "buy", "120503", "-a", "50000", "--on", "2024-03-12",
+                                 "--json").stdout)["id"]
+    homes.ok("laptop", "buy", "118989", "-a", "20000", "--on", "2024-04-02", "--units",
+             "1000.123", "--nav", "19.9955", "--folio", "F-1")
+    assert "pushed 2" in homes.ok("laptop", "sync").stderr
+    homes.ok("desktop", "sync")
+    sold = json.loads(homes.ok("desktop", "redeem", "118989", "--units", "100", "--on",
+                               "2025-01-02", "--json").stdout)["id"]
+    homes.ok("desktop", "txn", "edit", bought[:8], "--note", "from the desktop")
+    homes.ok("laptop", "txn", "edit", bought[:8], "--folio", "F-2")
+    homes.ok("laptop", "sync")
+    homes.ok("desktop", "sync")
+    homes.ok("desktop", "txn", "rm", sold[:8], "--yes")
+    homes.ok("desktop", "sync")
+    homes.ok("laptop", "sync")
+
+    def ledger(name: str) -> list[dict[str, object]]:
+        return list(json.loads(homes.ok(name, "txns", "--removed", "--json").stdout))
+
+    laptop, desktop = ledger("laptop"), ledger("desktop")
+    assert laptop == desktop and len(laptop) == 3
+    edited = next(t for t in laptop if t["id"] == bought)
+    assert (edited["note"], edited["folio"]) == ("from the desktop", "F-2")
+    assert [t["id"] for t in json.loads(homes.ok("laptop", "txns", "--json").stdout)] \
+        == [bought, next(t["id"] for t in laptop if t["id"] not in (bought, sold))]
+    status = json.loads(homes.ok("laptop", "sync", "status", "--json").stdout)
+    assert status["pending"] == 0 and status["dead_letters"] == []

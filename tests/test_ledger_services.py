@@ -272,3 +272,26 @@ def test_the_accounts_limit_of_live_transactions_holds(
                          size=ts.SaleSize(units=Decimal(1)), on=date(2024, 7, 1), today=TODAY,
                          options=DEFAULT_OPTIONS)  # fmt: skip
     assert len(store.list_transactions()) == 1
+
+
+def test_a_sale_naming_a_folio_can_take_only_that_folios_units(store: LocalStore) -> None:
+    """Registrars redeem per folio (ledger-notes "FIFO and units"): 206.852 units in each of
+    two folios do not let one folio sell 300 (the whole-scheme count allowed it)."""
+    for folio in ("A", "B"):
+        ts.record_purchase(store=store, scheme_code=AXIS, amount=Decimal(20000),
+                           on=date(2024, 5, 2), today=TODAY, units=Decimal("206.852"),
+                           nav=Decimal("96.6825"), folio=folio)  # fmt: skip
+    sale = ts.SaleSize(units=Decimal(300))
+    with pytest.raises(InvalidInputError, match=r"in folio A on 2024-07-01: only 206\.852"):
+        ts.record_redemption(store=store, scheme_code=AXIS, size=sale, on=date(2024, 7, 1),
+                             today=TODAY, options=DEFAULT_OPTIONS, folio="A")  # fmt: skip
+    assert [t.kind for t in store.list_transactions()] == [TxnKind.PURCHASE] * 2
+    # Without a folio a sale takes from both, oldest lot first (A's, recorded first) ...
+    ts.record_redemption(store=store, scheme_code=AXIS, size=sale, on=date(2024, 7, 1),
+                         today=TODAY, options=DEFAULT_OPTIONS)  # fmt: skip
+    # ... so --all in folio B then takes what B has left: 206.852 - (300 - 206.852).
+    rest = ts.record_redemption(store=store, scheme_code=AXIS, size=ts.SaleSize(everything=True),
+                                on=date(2024, 7, 2), today=TODAY, options=DEFAULT_OPTIONS,
+                                folio="B")  # fmt: skip
+    assert rest.units == Decimal("113.704")
+    assert held(store, date(2024, 7, 2)) == 0

@@ -23,14 +23,31 @@ if TYPE_CHECKING:
     from mftrack.domain.options import ValuationOptions
 
 
-def held_units(store: LocalStore, scheme_code: int, on: date, options: ValuationOptions) -> Decimal:
-    """Units of `scheme_code` held at the end of `on` (every transaction dated up to then)."""
+def held_units(
+    store: LocalStore,
+    scheme_code: int,
+    on: date,
+    options: ValuationOptions,
+    folio: str | None = None,
+) -> Decimal:
+    """Units of `scheme_code` held at the end of `on` (every transaction dated up to then).
+
+    With a folio: only the units a sale naming that folio can take, its own lots and those
+    without a folio (SIP estimates), as the valuation's FIFO does (`mftrack.domain.ledger`).
+    """
+    from mftrack.domain.portfolio import scheme_lots
     from mftrack.services.portfolio import portfolio_summary
 
     summary, _ = portfolio_summary(
         store=store, as_of=on, options=options, scheme_codes={scheme_code}
     )
-    return sum((s.units for s in summary.schemes if s.scheme_code == scheme_code), ZERO)
+    schemes = [s for s in summary.schemes if s.scheme_code == scheme_code]
+    if folio is None:
+        return sum((s.units for s in schemes), ZERO)
+    return sum(
+        (lot.units for s in schemes for lot in scheme_lots(s).open if lot.folio in (folio, None)),
+        ZERO,
+    )
 
 
 def estimated_units(store: LocalStore, txn: Transaction, options: ValuationOptions) -> Decimal:
@@ -55,6 +72,7 @@ class UnitChange:
 
     on: date
     units: Decimal
+    folio: str | None = None  # the folio of the transaction that moves them
 
 
 def unit_changes(txn: Transaction, units: Decimal | None = None) -> UnitChange | None:
@@ -66,9 +84,9 @@ def unit_changes(txn: Transaction, units: Decimal | None = None) -> UnitChange |
     if amount is None:
         return None
     if txn.kind in SELLS or txn.kind is TxnKind.MERGER_OUT:
-        return UnitChange(txn.trade_date, -amount)
+        return UnitChange(txn.trade_date, -amount, txn.folio)
     if txn.kind in BUYS or txn.kind is TxnKind.MERGER_IN:
-        return UnitChange(txn.trade_date, amount)
+        return UnitChange(txn.trade_date, amount, txn.folio)
     return None
 
 
@@ -92,21 +110,49 @@ def check_enough_units(
     if not moves:
         return
     first = min(c.on for c in moves)
-    later_sales = {
-        t.trade_date
+    later = [
+        t
         for t in store.list_transactions(scheme_codes={scheme_code}, start=first)
         if t.kind in SELLS or t.kind is TxnKind.MERGER_OUT
-    }
+    ]
+    later_sales = {t.trade_date for t in later}
     days = sorted({c.on for c in moves if c.units < 0} | later_sales | {first})
+    _check_pool(store, scheme_code, moves, days, options, scheme_label, None)
+    # A sale naming a folio takes only that folio's lots and the folio-less ones (ledger-notes
+    # "FIFO and units": registrars redeem per folio), so each folio a sale names is checked on
+    # its own too. Moves without a folio are left to the whole-scheme check above: which
+    # folio's lots a folio-less sale takes depends on the order FIFO finds them in.
+    folios = {c.folio for c in moves if c.folio is not None and c.units < 0}
+    folios |= {t.folio for t in later if t.folio is not None}
+    for folio in sorted(folios):
+        _check_pool(store, scheme_code, moves, days, options, scheme_label, folio)
+
+
+def _check_pool(
+    store: LocalStore,
+    scheme_code: int,
+    moves: list[UnitChange],
+    days: list[date],
+    options: ValuationOptions,
+    scheme_label: str,
+    folio: str | None,
+) -> None:
+    """Refuse the moves if on some day they take more units than the pool holds: the whole
+    scheme (`folio` None), or what a sale naming `folio` can take."""
+    if folio is not None:
+        moves = [c for c in moves if c.folio == folio or (c.folio is None and c.units > 0)]
+        label = f"{scheme_label} in folio {folio}"
+    else:
+        label = scheme_label
     for day in days:
         taken = -sum((c.units for c in moves if c.on <= day and c.units < 0), ZERO)
         given = sum((c.units for c in moves if c.on <= day and c.units > 0), ZERO)
         if given >= taken:
             continue
-        held = held_units(store, scheme_code, day, options)
+        held = held_units(store, scheme_code, day, options, folio)
         if held + given < taken:
             new_sale = any(c.on == day and c.units < 0 for c in moves)
-            raise _short(scheme_label, day, held + given, taken, new_sale=new_sale)
+            raise _short(label, day, held + given, taken, new_sale=new_sale)
 
 
 def _short(

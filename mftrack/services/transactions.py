@@ -219,7 +219,8 @@ def _sale(
     nav = nav_on(store, scheme_code, on)
     amount = size.amount
     if size.everything:
-        units = held_units(store, scheme_code, on, options)
+        # --all in a folio: what a sale naming it can take (its lots and the folio-less ones)
+        units = held_units(store, scheme_code, on, options, clean_text(folio, what="--folio"))
         if units <= 0:
             raise InvalidInputError(
                 f"no units of {label} are held on {on}",
@@ -246,7 +247,9 @@ def _sale(
         folio=clean_text(folio, what="--folio"),
         note=clean_text(note, what="--note"),
     )
-    check_enough_units(store, scheme_code, [UnitChange(on, -units)], options, scheme_label=label)
+    check_enough_units(
+        store, scheme_code, [UnitChange(on, -units, txn.folio)], options, scheme_label=label
+    )
     return txn
 
 
@@ -371,7 +374,7 @@ def _moves(
     if txn.units is None and txn.kind in BUYS:
         units = estimated_units(store, txn, options)
     change = unit_changes(txn, units)
-    return [] if change is None else [UnitChange(change.on, change.units * sign)]
+    return [] if change is None else [UnitChange(change.on, change.units * sign, change.folio)]
 
 
 def _write_changes(

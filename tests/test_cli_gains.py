@@ -152,3 +152,25 @@ def test_a_summary_without_sales_has_no_realised_years(monkeypatch) -> None:
     assert run_cli("nav", "import", str(mfapi_file(120503))).exit_code == 0
     run_cli("add-sip", "120503", "--amount", "5000", "--start", "2021-04-05")
     assert json.loads(run_cli("summary", "--json").stdout)["realised_gains_by_fy"] == {}
+
+
+def test_sales_recorded_with_buy_and_redeem_are_matched_fifo(monkeypatch) -> None:
+    """The ledger commands of issue 11 feed the gains: a buy before 31-Jan-2018, a later buy,
+    and a redemption that takes the first lot whole and part of the second."""
+    monkeypatch.setenv("MFTRACK_TODAY", "2025-12-10")
+    assert run_cli("nav", "import", str(mfapi_file(120503))).exit_code == 0
+    for args in (
+        ("buy", "120503", "--amount", "10000", "--on", "2017-06-01"),
+        ("buy", "120503", "--amount", "10000", "--on", "2023-06-01"),
+    ):
+        assert run_cli(*args).exit_code == 0
+    lots = json.loads(run_cli("lots", "--json").stdout)["schemes"][0]["lots"]
+    first_units = D(lots[0]["units"])
+    sold = run_cli("redeem", "120503", "--units", str(first_units + 10), "--on", "2025-06-02")
+    assert sold.exit_code == 0, sold.stderr
+    (fy,) = json.loads(run_cli("gains", "--json", "--detail").stdout)["years"]
+    assert fy["fy"] == "2025-26"
+    assert [(lot["acquired"], D(lot["units"])) for lot in fy["lots"]] == [
+        ("2017-06-01", first_units), ("2023-06-01", D(10))]  # fmt: skip
+    assert fy["lots"][0]["grandfathered_cost"] is not None
+    assert all(lot["term"] == "long" for lot in fy["lots"])

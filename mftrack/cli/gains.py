@@ -142,8 +142,8 @@ def gains(
     if not data:
         which = f"in FY {fy_label(start)}" if start is not None else "in the ledger"
         runtime.info(
-            f"No sales {which} up to {day}: nothing realised (gains come from the ledger's "
-            "redemptions and switch-outs). `mftrack lots` shows what is open."
+            f"No sales {which} up to {day}: nothing realised. Sales come from the ledger "
+            "(`mftrack redeem`, `mftrack switch`); `mftrack lots` shows what is open."
         )
         return
     from mftrack.render.gains_text import detail_table, exemption_line, fy_table

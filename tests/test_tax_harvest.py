@@ -106,3 +106,16 @@ def test_harvest_never_exceeds_the_exemption_and_sells_fifo(schemes, nav, realis
             assert row.units == lots[k].units or k == len(pick.rows) - 1
             assert row.term is Term.LONG
             assert not infos[pick.scheme_code].elss or elss_free_from(row.acquired) <= TODAY
+
+
+def test_once_the_exemption_is_used_up_the_plan_says_so_once_and_stops() -> None:
+    # Scheme 1's gain fills the room (to the paisa, by a partial lot); schemes 2 and 3 are
+    # not each told "the exemption is used up" for the paise left over.
+    big = [Lot(1, date(2020, 1, 1), D("10000"), D("10000.00"))]  # gain ₹19 a unit at 20
+    small = [Lot(k, date(2020, 1, 1), D("10"), D("10.00")) for k in (2, 3)]
+    plan = plan_harvest({1: big, 2: small[:1], 3: small[1:]},
+                        {k: _scheme(k) for k in (1, 2, 3)}, {1: D(20), 2: D(20), 3: D(20)},
+                        TODAY, realised_ltcg=ZERO)  # fmt: skip
+    assert [p.scheme_code for p in plan.picks] == [1]
+    assert plan.stops == [(1, "the exemption is used up")]
+    assert plan.planned_ltcg <= plan.room

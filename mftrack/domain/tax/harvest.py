@@ -130,12 +130,17 @@ def plan_harvest(
                 rows, taken = whole, taken + lot.units
                 continue
             rows, taken = _partial(lots, taken, lot, on, nav, scheme, plan.room - used, quantum)
-            plan.stops.append((code, "the exemption is used up"))
+            used_up = True
             break
+        else:
+            used_up = False
         if rows:
             plan.picks.append(HarvestPick(code, nav, rows))
             used += _ltcg(rows)
-        if used >= plan.room:
+        if used_up or used >= plan.room:
+            # The partial lot took the room to the last unit (to `quantum`): the paise left
+            # buy nothing elsewhere, so the plan says it once, here, and stops.
+            plan.stops.append((code, "the exemption is used up"))
             break
     return plan
 

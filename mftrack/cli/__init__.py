@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rm-sip": ("sip", "Remove a SIP entirely (it leaves summaries; synced devices remove it "
                       "too)."),
     "restore-sip": ("sip", "Bring back a removed SIP whose removal has not been synced yet."),
-    "sip": ("sip", "Look at one SIP: `mftrack sip show ID`."),
+    "sip": ("sip", "One SIP: `mftrack sip show|paid|missed ID`."),
     "buy": ("ledger", "Record a lump-sum purchase."),
     "redeem": ("ledger", "Record a redemption (or an SWP leg): units leave the oldest lots first "
                          "(FIFO)."),

@@ -44,6 +44,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "sips": ("mftrack sips", "mftrack sips --all --csv > sips.csv"),
     "sip show": ("mftrack sip show 3f2a9c1e", "mftrack sip show 3f2a --next 12 --json"),
+    "sip paid": (
+        "mftrack sip paid 3f2a9c1e --on 2025-06-05 --units 51.273 --nav 97.5122",
+        "mftrack sip paid 3f2a9c1e --on 2025-07-07 --units 50.112 --nav 99.7701 -a 5000",
+    ),
+    "sip missed": ("mftrack sip missed 3f2a9c1e --on 2025-08-05",),
     "edit-sip": (
         "mftrack edit-sip 3f2a9c1e --amount 7500 --from 2025-01-05",
         "mftrack edit-sip 3f2a9c1e --step-up 500",

@@ -15,7 +15,7 @@ from mftrack.cli.runtime import Runtime
 
 # Commands of this module join the top level (`mftrack COMMAND`); `sip_group` is `mftrack sip`.
 app = typer.Typer()
-sip_group = typer.Typer(name="sip", help="Look at one SIP: `mftrack sip show ID`.",
+sip_group = typer.Typer(name="sip", help="One SIP: `mftrack sip show|paid|missed ID`.",
                         no_args_is_help=True)
 app.add_typer(sip_group)
 
@@ -373,3 +373,64 @@ def show_sip(
     name = scheme.display_name if scheme else "(unknown scheme)"
     runtime.write_data("\n".join(schedule_lines(sip, name, status, upcoming, counts)))
 
+
+
+def _announce_instalment(runtime: Runtime, txn: Any, json_out: bool) -> None:
+    from mftrack.domain.txn_record import txn_to_record
+    from mftrack.render.txn_text import txn_sentence
+
+    if json_out:
+        runtime.write_data(json.dumps(txn_to_record(txn), indent=2))
+        return
+    runtime.write_data(txn.id)
+    scheme = runtime.store.get_scheme(txn.scheme_code)
+    runtime.info(f"Recorded {txn_sentence(txn, scheme.display_name if scheme else '')}.")
+
+
+@sip_group.command("paid")
+def sip_paid(
+    ctx: typer.Context,
+    sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
+    on: str = typer.Option(..., "--on", help="The allotment (NAV) date, YYYY-MM-DD."),
+    units: str | None = typer.Option(None, "--units", help="Units allotted (from the statement)."),
+    nav: str | None = typer.Option(None, "--nav", help="NAV applied (from the statement)."),
+    amount: str | None = typer.Option(
+        None, "--amount", "-a", help="Rupees debited, stamp duty included. Default: the "
+        "instalment's amount."
+    ),
+    folio: str | None = typer.Option(None, "--folio", help="Folio number, as on the statement."),
+    json_out: bool = typer.Option(False, "--json", help="Print the transaction as JSON."),
+) -> None:
+    """Record one instalment as the registrar allotted it: its date, NAV and units replace the
+    estimate of the instalment due nearest that date (F4, F5). Without --units and --nav
+    the instalment stays estimated, dated as given."""
+    from mftrack.services import transactions as ts
+    from mftrack.services.sips import parse_amount
+
+    runtime: Runtime = ctx.obj
+    txn = ts.record_instalment(
+        store=runtime.store, sip_id=sip_id, on=require_date(on, option="--on"),
+        today=runtime.today(), units=ts.parse_units(units) if units is not None else None,
+        nav=ts.parse_nav(nav) if nav is not None else None,
+        amount=parse_amount(amount, what="--amount") if amount is not None else None,
+        folio=folio,
+    )  # fmt: skip
+    _announce_instalment(runtime, txn, json_out)
+
+
+@sip_group.command("missed")
+def sip_missed(
+    ctx: typer.Context,
+    sip_id: str = typer.Argument(..., help=SIP_ID_HELP),
+    on: str = typer.Option(..., "--on", help="The date of the failed debit, YYYY-MM-DD."),
+    json_out: bool = typer.Option(False, "--json", help="Print the transaction as JSON."),
+) -> None:
+    """Record a failed debit: the instalment due nearest that date is missed, not estimated
+    (F4: a missed instalment is not retried)."""
+    from mftrack.services import transactions as ts
+
+    runtime: Runtime = ctx.obj
+    txn = ts.record_instalment(store=runtime.store, sip_id=sip_id,
+                               on=require_date(on, option="--on"), today=runtime.today(),
+                               failed=True)  # fmt: skip
+    _announce_instalment(runtime, txn, json_out)

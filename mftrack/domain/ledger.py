@@ -275,6 +275,15 @@ class _Holding:
                              folio=t.folio or lot.folio), on)  # fmt: skip
 
 
+def instalment_due_near(
+    dues: list[date], amounts: list[Decimal], on: date
+) -> tuple[date, Decimal] | None:
+    """The instalment (due date, amount) a row dated `on` would confirm: the nearest inside
+    the match window, as the valuation matches them (`_nearest_row`); None outside it."""
+    k = _nearest_row(dues, 0, on, set())
+    return None if k is None else (dues[k], amounts[k])
+
+
 def _nearest_row(dues: list[date], start: int, on: date, claimed: set[int]) -> int | None:
     """The unclaimed row whose due date is nearest `on` inside the match window."""
     lo = bisect_left(dues, on - SIP_MATCH_AFTER)

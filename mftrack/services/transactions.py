@@ -135,6 +135,14 @@ def _insert(store: LocalStore, txns: list[Transaction]) -> None:
 # --- purchases -----------------------------------------------------------------------------
 
 
+def _check_units_and_nav(units: Decimal | None, nav: Decimal | None) -> None:
+    if (units is None) != (nav is None):
+        raise InvalidInputError(
+            "--units and --nav go together (both as the statement shows them)",
+            hint="give both, or neither to have the units estimated at that day's NAV",
+        )
+
+
 def record_purchase(
     *,
     store: LocalStore,
@@ -153,14 +161,58 @@ def record_purchase(
     (F5: never re-derived from amount / NAV)."""
     if kind not in BUYS:
         raise ValueError(f"{kind} is not a purchase")
-    if (units is None) != (nav is None):
-        raise InvalidInputError(
-            "--units and --nav go together (both as the statement shows them)",
-            hint="give both, or neither to have the units estimated at that day's NAV",
-        )
+    _check_units_and_nav(units, nav)
     _require_scheme(store, scheme_code)
     txn = _new(scheme_code, kind, check_trade_date(on, today), amount=amount, units=units,
                nav=nav, folio=clean_text(folio, what="--folio"),
+               note=clean_text(note, what="--note"))  # fmt: skip
+    _insert(store, [txn])
+    return txn
+
+
+def record_instalment(
+    *,
+    store: LocalStore,
+    sip_id: str,
+    on: date,
+    today: date,
+    units: Decimal | None = None,
+    nav: Decimal | None = None,
+    amount: Decimal | None = None,
+    failed: bool = False,
+    folio: str | None = None,
+    note: str | None = None,
+) -> Transaction:
+    """One instalment of a SIP as the registrar allotted it (a `sip` row naming the SIP), or
+    its failed debit (`sip_failed`: the instalment is missed, F4). It replaces the estimate
+    of the instalment due nearest `on` within the valuation's match window
+    (`mftrack.domain.ledger`); a date near no instalment is refused, since it would confirm
+    nothing. The amount defaults to that instalment's."""
+    from mftrack.domain.ledger import SIP_MATCH_AFTER, SIP_MATCH_BEFORE, instalment_due_near
+    from mftrack.domain.sips import instalment_schedule
+
+    sip = store.get_sip(sip_id)
+    on = check_trade_date(on, today)
+    dues, amounts = instalment_schedule(sip, on + SIP_MATCH_BEFORE)
+    due = instalment_due_near(dues, amounts, on)
+    if due is None:
+        raise InvalidInputError(
+            f"no instalment of SIP {sip.id[:8]} falls due near {on}",
+            hint=f"an allotment dated up to {SIP_MATCH_AFTER.days} days after (or "
+            f"{SIP_MATCH_BEFORE.days} before) an instalment's due date confirms it; "
+            f"`mftrack sip show {sip.id[:8]}` shows the schedule",
+        )
+    if failed:
+        if units is not None or nav is not None:
+            raise InvalidInputError(
+                "a failed debit allots no units: --units and --nav do not go with --failed"
+            )
+        kind = TxnKind.SIP_FAILED
+    else:
+        _check_units_and_nav(units, nav)
+        kind = TxnKind.SIP
+    txn = _new(sip.scheme_code, kind, on, amount=amount or due[1], units=units, nav=nav,
+               sip_id=sip.id, folio=clean_text(folio, what="--folio"),
                note=clean_text(note, what="--note"))  # fmt: skip
     _insert(store, [txn])
     return txn

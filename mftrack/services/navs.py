@@ -16,6 +16,7 @@ from mftrack.errors import (
     NotFoundError,
     RemoteDataError,
 )
+from mftrack.services.gc_pause import no_cycle_collection
 
 if TYPE_CHECKING:
     from mftrack.adapters.amfi.model import ParsedNavFile
@@ -140,9 +141,10 @@ def import_files(
         try:
             if path.is_dir():
                 raise InvalidInputError(f"{path} is a folder, not a NAV file")
-            parsed = parse_any(read_text_file(path, stdin))
             origin = "standard input" if path == STDIN and stdin is not None else str(path)
-            reports.append(store_parsed(store, parsed, origin=origin))
+            with no_cycle_collection():  # a row makes objects, never a cycle
+                parsed = parse_any(read_text_file(path, stdin))
+                reports.append(store_parsed(store, parsed, origin=origin))
         except (InvalidInputError, NotFoundError, RemoteDataError) as exc:
             failures.append(FileFailure(path, exc))
     return reports, failures
@@ -163,7 +165,8 @@ def pull_navall(*, store: LocalStore, client: Any) -> tuple[ParsedNavFile, Impor
     from mftrack.adapters.amfi.navall import parse_navall
 
     text = client.fetch_navall()
-    parsed = parse_navall(text)
+    with no_cycle_collection():  # a row makes objects, never a cycle
+        parsed = parse_navall(text)
     origin = client.navall_url
     key = PULL_ROWS_KEY.format(origin=origin)
     previous = int(store.get_meta(key) or 0)

@@ -6,9 +6,7 @@ charts and the PNG report read the same numbers, so they can never drift apart.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,6 +20,7 @@ from mftrack.domain.portfolio import (
     summarise,
 )
 from mftrack.domain.pricing import nav_rules
+from mftrack.services.gc_pause import no_cycle_collection
 
 if TYPE_CHECKING:
     from mftrack.adapters.sqlite.store import LocalStore
@@ -77,26 +76,8 @@ def portfolio_summary(
     scheme_codes: set[int] | None = None,
 ) -> tuple[PortfolioSummary, dict[int, NavSeries]]:
     """Value the user's SIPs on `as_of` (instalments and NAVs up to that date only)."""
-    with _no_cycle_collection():
+    with no_cycle_collection():
         return _portfolio_summary(store, as_of, options, scheme_codes)
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector while a summary is built, then restore it.
-
-    At 1,000 SIPs the load and the valuation allocate hundreds of thousands of rows, lists and
-    tuples that form no reference cycles, and the collector's passes over that growing heap
-    cost ~80 ms of ~580 (in-process, bench/bench_summary_scale.py's portfolio). Reference
-    counting still frees everything as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _portfolio_summary(

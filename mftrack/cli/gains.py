@@ -15,11 +15,11 @@ import typer
 
 from mftrack.cli.params import one_format, parse_as_of
 from mftrack.cli.runtime import Runtime
+from mftrack.domain.tax import NOT_ADVICE
 
 # Commands of this module join the top level (`mftrack COMMAND`), see cli/__init__.py.
 app = typer.Typer()
 
-NOT_ADVICE = "mftrack is not tax advice: check the figures (docs/gains.md gives each rule)."
 DETAIL_COLUMNS = (
     "fy",
     "scheme_code",
@@ -285,7 +285,7 @@ def harvest(
     locked ELSS allotment. Exit loads are not known to mftrack: check them before redeeming.
     """
     from mftrack.domain.tax.dates import fy_bounds, fy_start_year, parse_fy
-    from mftrack.services.gains import harvest_report
+    from mftrack.services.gains import harvest_as_dict, harvest_report
     from mftrack.services.portfolio import valuation_options
 
     runtime: Runtime = ctx.obj
@@ -304,7 +304,7 @@ def harvest(
             day = last
     report = harvest_report(runtime.store, day, valuation_options(runtime.settings))
     plan = report.plan
-    data = _harvest_dict(report)
+    data = harvest_as_dict(report)
     if json_out:
         runtime.write_data(json.dumps(data, indent=2))
         return
@@ -325,24 +325,3 @@ def harvest(
     for note in plan.notes:
         runtime.warn(note)
     runtime.info(NOT_ADVICE)
-
-
-def _harvest_dict(report) -> dict:
-    plan = report.plan
-    return {
-        "fy": plan.fy, "on": plan.on.isoformat(), "exemption": str(plan.exemption),
-        "realised_ltcg": str(plan.realised_ltcg), "room": str(plan.room),
-        "planned_ltcg": str(plan.planned_ltcg),
-        "redeem": [
-            {"scheme_code": p.scheme_code, "scheme_name": report.schemes[p.scheme_code].name,
-             "units": str(p.units), "nav": str(p.nav),
-             "nav_date": report.navs[p.scheme_code][0].isoformat(),
-             "proceeds": str(p.proceeds), "ltcg": str(p.ltcg),
-             "lots": [{"acquired": r.acquired.isoformat(), "units": str(r.units),
-                       "cost": str(r.cost), "tax_cost": str(r.tax_cost),
-                       "gain": str(r.taxable_gain)} for r in p.rows]}
-            for p in plan.picks
-        ],
-        "stops": [{"scheme_code": c, "reason": why} for c, why in plan.stops],
-        "notes": [*plan.notes, NOT_ADVICE],
-    }  # fmt: skip

@@ -102,7 +102,8 @@ def report(
         return
     from mftrack.render.report_png import build_report, is_a4, pixel_size, save_report
 
-    figure = build_report(report_data(store=runtime.store, view=view), allocation_by=allocation)
+    data = report_data(store=runtime.store, view=view, options=valuation_options(settings))
+    figure = build_report(data, allocation_by=allocation)
     width, height = pixel_size(figure)
     for target, fmt in targets[:2]:
         if target is None:

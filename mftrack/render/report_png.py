@@ -42,9 +42,10 @@ AllocationBy = Literal["scheme", "category", "fund-house"]
 
 # The page from the top, in inches: fixed bands, so text never moves with the data.
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 0.7, 0.35, 0.25
-HEADER, FOOTER, GAP, SUBTITLE = 1.3, 0.5, 0.6, 0.2
-VALUE_CHART = 3.0
+HEADER, FOOTER, GAP, SUBTITLE = 1.3, 0.5, 0.45, 0.2
+VALUE_CHART = 2.5  # grows by up to 1.5 inches into a small portfolio's free room
 TABLE_ROW = 0.22
+TAX = 0.7  # this FY's capital gains: a title and three lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +60,13 @@ class _Row:
 
 
 def _bar_unit(bars: int) -> float:
-    return 0.34 if bars <= 10 else 0.27
+    return 0.30 if bars <= 10 else 0.27
 
 
 def _content_height(schemes: int, slices: int) -> float:
     bars = max(schemes, slices, 1)
     return (HEADER + VALUE_CHART + 0.5 + _bar_unit(bars) * bars + TABLE_ROW * (schemes + 3)
-            + FOOTER + 3.5 * GAP + SUBTITLE + MARGIN_TOP + MARGIN_BOTTOM)
+            + TAX + FOOTER + 4.5 * GAP + SUBTITLE + MARGIN_TOP + MARGIN_BOTTOM)
 
 
 def page_height(schemes: int, slices: int) -> float:
@@ -74,7 +75,8 @@ def page_height(schemes: int, slices: int) -> float:
 
 
 def build_report(data: ReportData, *, allocation_by: AllocationBy = "category") -> Figure:
-    """Lay the page out: header, value chart, allocation and XIRR bars, per-scheme table."""
+    """Lay the page out: header, value chart, allocation and XIRR bars, per-scheme table,
+    this FY's capital gains."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -104,6 +106,8 @@ def build_report(data: ReportData, *, allocation_by: AllocationBy = "category") 
     _xirr_bars(band(bars, left=middle + 0.3), data, rows)
     top -= GAP
     _table(band(TABLE_ROW * (schemes + 3)), data)
+    top -= GAP
+    _tax_year(band(TAX), data)
     _footer(fig.add_axes((MARGIN_X / width, MARGIN_BOTTOM / height,
                           (width - 2 * MARGIN_X) / width, FOOTER / height)), data)
     return fig
@@ -198,6 +202,54 @@ def _footer(ax: Axes, data: ReportData) -> None:
     ]
     ax.text(0, 1.0, "\n".join(notes), fontsize=7.5, color=MUTED, va="top", linespacing=1.7,
             transform=ax.transAxes)
+
+
+# --- this financial year's capital gains -----------------------------------------------------
+
+
+def tax_lines(data: ReportData) -> list[str]:
+    """The section's lines under its title, the last one the footer: figures exactly as
+    `mftrack gains --fy FY --json` and `mftrack harvest --json` give them (services.gains)."""
+    tax = data.tax
+    as_of = data.view.data["as_of"]
+    source = (f"The same figures as: mftrack gains --fy {tax.fy} --as-of {as_of} and mftrack "
+              f"harvest --as-of {as_of}. Exit loads not counted. Not tax advice.")
+    if tax.quiet:
+        return [f"Nothing sold in FY {tax.fy} and nothing to harvest.", source]
+    plan = tax.harvest
+    lines = []
+    if tax.gains is None:
+        lines.append(f"Nothing sold in FY {tax.fy}.")
+    else:
+        g, total = tax.gains, tax.gains["total"]
+        above = Decimal(g["equity_ltcg_above_exemption"] or 0)
+        lines.append(
+            f"Realised: short term {_money(total['short_term_gain'])}  ·  long term "
+            f"{_money(total['long_term_gain'])}  ·  equity LTCG {_money(g['equity_ltcg'])} "
+            f"of {_money(g['equity_ltcg_exemption'])} exempt"
+            + (f" ({_money(g['equity_ltcg_above_exemption'])} above)" if above > 0 else ""))
+    if plan["redeem"]:
+        value = sum((Decimal(p["proceeds"]) for p in plan["redeem"]), Decimal(0))
+        schemes = len(plan["redeem"])
+        lines.append(
+            f"Harvestable: {_money(plan['room'])} of the exemption left; redeem "
+            f"{_money(str(value))} ({schemes} scheme{'s' * (schemes != 1)}) for "
+            f"{_money(plan['planned_ltcg'])} of LTCG")
+    else:
+        lines.append(f"Nothing to harvest: {_money(plan['room'])} of the exemption left, no "
+                     "long-term equity units to fill it")
+    return [*lines, source]
+
+
+def _tax_year(ax: Axes, data: ReportData) -> None:
+    ax.set_axis_off()
+    ax.set_title(f"Capital gains, FY {data.tax.fy}", loc="left", fontsize=12,
+                 fontweight="bold", color=INK, pad=4)
+    *lines, footer = tax_lines(data)
+    ax.text(0, 1.0, "\n".join(lines), fontsize=9, color=INK, va="top", linespacing=1.5,
+            transform=ax.transAxes)
+    ax.text(0, 0.0, footer, fontsize=7.5, color=MUTED, va="bottom", transform=ax.transAxes)
+
 
 # --- charts ----------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mftrack.domain.lots import SchemeLots
 from mftrack.domain.money import PAISA, ZERO
 from mftrack.domain.options import DEFAULT_OPTIONS, ValuationOptions
+from mftrack.domain.tax import NOT_ADVICE
 from mftrack.domain.tax.classes import TaxClass, is_elss, tax_class_of
 from mftrack.domain.tax.dates import GRANDFATHER_DATE, fy_bounds, fy_label, fy_start_year
 from mftrack.domain.tax.gains import (
@@ -253,6 +254,28 @@ def fy_as_dict(fy: FyGains, schemes: Mapping[int, SchemeTax], *, detail: bool) -
     if detail:
         out["lots"] = [row_as_dict(r, schemes[r.scheme_code]) for r in fy.rows]
     return out
+
+
+def harvest_as_dict(report: HarvestReport) -> dict[str, Any]:
+    """The plan as `harvest --json` prints it (and the report shows it)."""
+    plan = report.plan
+    return {
+        "fy": plan.fy, "on": plan.on.isoformat(), "exemption": str(plan.exemption),
+        "realised_ltcg": str(plan.realised_ltcg), "room": str(plan.room),
+        "planned_ltcg": str(plan.planned_ltcg),
+        "redeem": [
+            {"scheme_code": p.scheme_code, "scheme_name": report.schemes[p.scheme_code].name,
+             "units": str(p.units), "nav": str(p.nav),
+             "nav_date": report.navs[p.scheme_code][0].isoformat(),
+             "proceeds": str(p.proceeds), "ltcg": str(p.ltcg),
+             "lots": [{"acquired": r.acquired.isoformat(), "units": str(r.units),
+                       "cost": str(r.cost), "tax_cost": str(r.tax_cost),
+                       "gain": str(r.taxable_gain)} for r in p.rows]}
+            for p in plan.picks
+        ],
+        "stops": [{"scheme_code": c, "reason": why} for c, why in plan.stops],
+        "notes": [*plan.notes, NOT_ADVICE],
+    }  # fmt: skip
 
 
 def realised_gains_by_fy(store: LocalStore, summary: Any) -> dict[str, dict[str, str | None]]:

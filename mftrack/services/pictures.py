@@ -239,15 +239,56 @@ def candles(
 
 
 @dataclass(frozen=True, slots=True)
+class TaxYear:
+    """The report's capital-gains section: the financial year of the report's date, in the
+    shapes `mftrack gains --fy FY --json` and `mftrack harvest --as-of DAY --json` print."""
+
+    fy: str
+    gains: dict[str, Any] | None  # that FY's entry of `gains --json`; None: nothing sold
+    harvest: dict[str, Any]  # `harvest --json` on the report's date
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing sold this year and nothing to harvest: the section is one line."""
+        return self.gains is None and not self.harvest["redeem"]
+
+
+def tax_year(
+    *, store: LocalStore, as_of: date, options: ValuationOptions = DEFAULT_OPTIONS
+) -> TaxYear:
+    """This FY's realised gains and harvest plan, from services.gains (no rule applied here).
+
+    Imported here, not at the top: the tax rules cost ~50 ms and only the report needs them.
+    """
+    from mftrack.domain.tax.dates import fy_label, fy_start_year
+    from mftrack.services.gains import fy_as_dict, gains_report, harvest_as_dict, harvest_report
+
+    label = fy_label(fy_start_year(as_of))
+    gains = gains_report(store, as_of, options)
+    year = gains.years.get(label)
+    return TaxYear(
+        label,
+        None if year is None else fy_as_dict(year, gains.schemes, detail=False),
+        harvest_as_dict(harvest_report(store, as_of, options)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     """Everything on the one-page report."""
 
     view: PortfolioView
     history: ValueHistory
     allocation: AllocationView
+    tax: TaxYear
 
 
-def report_data(*, store: LocalStore, view: PortfolioView) -> ReportData:
+def report_data(
+    *, store: LocalStore, view: PortfolioView, options: ValuationOptions = DEFAULT_OPTIONS
+) -> ReportData:
     return ReportData(
-        view, value_history(store=store, view=view), allocation_view(store=store, view=view)
+        view,
+        value_history(store=store, view=view),
+        allocation_view(store=store, view=view),
+        tax_year(store=store, as_of=view.summary.as_of, options=options),
     )

@@ -7,3 +7,6 @@ of a rule as it stood when enacted. docs/gains.md explains each rule with a work
 
 mftrack is not tax advice.
 """
+
+# Said wherever a tax figure is shown: `gains`, `harvest` and the report (issue 12).
+NOT_ADVICE = "mftrack is not tax advice: check the figures (docs/gains.md gives each rule)."

@@ -163,6 +163,20 @@ def _xirr_if_a_year(
     return xirr_by_date(with_value)
 
 
+def _valued(
+    units: Decimal, invested: Decimal, navs: NavSeries, as_of: date
+) -> tuple[date | None, Decimal | None, Decimal, Decimal, Decimal | None]:
+    """`(nav_date, nav, value, gain, average_cost)` of `units` that cost `invested`, at the
+    latest NAV on or before `as_of`: value to the paisa, gain unrealised (value - cost held)."""
+    latest = navs.latest_on_or_before(as_of)
+    nav_date, nav = latest if latest is not None else (None, None)
+    value = paisa(units * nav) if nav is not None and units else ZERO
+    average_cost = (
+        (invested / units).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP) if units else None
+    )
+    return nav_date, nav, value, value - invested, average_cost
+
+
 def _summarise_scheme(
     code: int, name: str, book: SchemeBook, navs: NavSeries, stale_after_days: int
 ) -> tuple[SchemeSummary, dict[date, Decimal | int]]:
@@ -175,14 +189,8 @@ def _summarise_scheme(
     )
     flows = dict(zip(outflows.keys(), map(neg, outflows.values()), strict=True))  # in C
     first = next(iter(flows), None)  # dates ascend with the NAV index
-    latest = navs.latest_on_or_before(as_of)
-    nav_date, nav = latest if latest is not None else (None, None)
     units, invested = book.units, book.invested
-    value = paisa(units * nav) if nav is not None and units else ZERO
-    gain = value - invested
-    average_cost = (
-        (invested / units).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP) if units else None
-    )
+    nav_date, nav, value, gain, average_cost = _valued(units, invested, navs, as_of)
     pending = book.cols.index.count(ROW_PENDING)
     summary = SchemeSummary(
         scheme_code=code,
@@ -219,14 +227,8 @@ def _summarise_ledger(
 ) -> SchemeSummary:
     """A scheme with transactions, from its replayed ledger (`mftrack.domain.ledger`)."""
     as_of = book.as_of
-    latest = navs.latest_on_or_before(as_of)
-    nav_date, nav = latest if latest is not None else (None, None)
     units, invested = ledger.units, ledger.invested
-    value = paisa(units * nav) if nav is not None and units else ZERO
-    gain = value - invested
-    average_cost = (
-        (invested / units).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP) if units else None
-    )
+    nav_date, nav, value, gain, average_cost = _valued(units, invested, navs, as_of)
     return SchemeSummary(
         scheme_code=code,
         scheme_name=name,

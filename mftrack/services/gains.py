@@ -116,6 +116,7 @@ class GainsReport:
     schemes: dict[int, SchemeTax]
     years: dict[str, FyGains]  # by FY label, oldest first
     warnings: list[str] = field(default_factory=list)
+    lots: dict[int, SchemeLots] = field(default_factory=dict)  # what the years came from
 
 
 def gains_report(
@@ -125,7 +126,7 @@ def gains_report(
     lots = ledger_lots(store, as_of, options)
     schemes = scheme_taxes(store, lots)
     rows = realised_rows(lots, schemes, sale_taxes(store))
-    return GainsReport(as_of, schemes, by_fy(rows), _class_warnings(schemes, rows))
+    return GainsReport(as_of, schemes, by_fy(rows), _class_warnings(schemes, rows), lots)
 
 
 def _class_warnings(schemes: Mapping[int, SchemeTax], rows: Iterable[GainRow]) -> list[str]:
@@ -185,13 +186,21 @@ class HarvestReport:
 
 
 def harvest_report(
-    store: LocalStore, on: date, options: ValuationOptions = DEFAULT_OPTIONS
+    store: LocalStore,
+    on: date,
+    options: ValuationOptions = DEFAULT_OPTIONS,
+    *,
+    gains: GainsReport | None = None,
 ) -> HarvestReport:
-    """The plan for redeeming on `on` within what is left of that FY's exemption."""
-    lots = ledger_lots(store, on, options)
-    schemes = scheme_taxes(store, lots)
-    rows = realised_rows(lots, schemes, sale_taxes(store))
-    fy = by_fy(rows).get(fy_label(fy_start_year(on)))
+    """The plan for redeeming on `on` within what is left of that FY's exemption.
+
+    `gains` is the ledger's `gains_report` as of `on` when the caller has it already (the
+    PNG report shows both), so the ledger is not valued twice.
+    """
+    if gains is None or gains.as_of != on:
+        gains = gains_report(store, on, options)
+    lots, schemes = gains.lots, gains.schemes
+    fy = gains.years.get(fy_label(fy_start_year(on)))
     realised = fy.equity_ltcg if fy else ZERO
     navs = latest_navs(store, lots, on)
     plan = plan_harvest({c: v.open for c, v in lots.items()}, schemes,

@@ -269,7 +269,7 @@ def tax_year(
     return TaxYear(
         label,
         None if year is None else fy_as_dict(year, gains.schemes, detail=False),
-        harvest_as_dict(harvest_report(store, as_of, options)),
+        harvest_as_dict(harvest_report(store, as_of, options, gains=gains)),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -249,3 +250,15 @@ def test_casparser_is_loaded_only_when_a_pdf_is_read() -> None:
         if any(n.split(".")[0] == "casparser" for n in _imports(p))
     ]
     assert users == ["mftrack/adapters/cas.py"]
+
+
+def test_a_file_that_is_not_a_pdf_says_so_even_without_casparser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not "needs casparser" (the cas extra missing) for a file casparser could never read."""
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a statement")
+    monkeypatch.setitem(sys.modules, "casparser", None)  # as without the `cas` extra
+    with pytest.raises(InvalidInputError, match=r"notes\.txt is not a CAMS/KFintech statement: "
+                       r"it is neither a PDF"):  # fmt: skip
+        read_statement(junk, None)

@@ -111,6 +111,14 @@ def read_statement(path: Path, password: str | None) -> dict[str, Any]:
         raise NotFoundError(f"{path}: no such file", hint="check the path of the statement")
     if path.suffix.lower() == ".json":
         return _read_json(path)
+    with path.open("rb") as head:
+        is_pdf = head.read(5) == b"%PDF-"  # every PDF starts so (ISO 32000-1, 7.5.2)
+    if not is_pdf:  # the true cause, before asking for casparser or a password
+        raise InvalidInputError(
+            f"{path.name} is not a CAMS/KFintech statement: it is neither a PDF nor "
+            "casparser's JSON (a .json file)",
+            hint="give the CAS PDF mailed by CAMS or KFintech, or casparser's JSON output",
+        )
     return _read_pdf(path, password)
 
 

@@ -174,3 +174,15 @@ def test_sales_recorded_with_buy_and_redeem_are_matched_fifo(monkeypatch) -> Non
         ("2017-06-01", first_units), ("2023-06-01", D(10))]  # fmt: skip
     assert fy["lots"][0]["grandfathered_cost"] is not None
     assert all(lot["term"] == "long" for lot in fy["lots"])
+
+
+def test_harvest_says_once_when_it_prices_the_plan_at_stale_navs(ledger, monkeypatch) -> None:
+    fresh = run_cli("harvest")
+    assert fresh.exit_code == 0 and "days old" not in fresh.stderr
+    # A year later with no new NAVs: the plan's amounts are a year out of date, and it says so.
+    monkeypatch.setenv("MFTRACK_TODAY", "2026-12-05")
+    stale = run_cli("harvest")
+    assert stale.exit_code == 0, stale.stderr
+    assert stale.stderr.count("days old") == 1
+    assert "Warning: the plan prices 1 scheme (120503) at NAVs up to 359 days old " \
+           "(from 2025-12-11): run `mftrack nav update` first" in stale.stderr  # fmt: skip

@@ -305,6 +305,8 @@ def harvest(
     report = harvest_report(runtime.store, day, valuation_options(runtime.settings))
     plan = report.plan
     data = harvest_as_dict(report)
+    for warning in report.warnings:
+        runtime.warn(warning)
     if json_out:
         runtime.write_data(json.dumps(data, indent=2))
         return

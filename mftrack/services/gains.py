@@ -183,6 +183,23 @@ class HarvestReport:
     plan: HarvestPlan
     schemes: dict[int, SchemeTax]
     navs: dict[int, tuple[date, Decimal]]
+    warnings: list[str] = field(default_factory=list)
+
+
+def stale_price_warning(
+    navs: Mapping[int, tuple[date, Decimal]], codes: Iterable[int], on: date, stale_days: int
+) -> str | None:
+    """One line when the plan prices schemes at NAVs older than `stale_days` (the summary's
+    own test, `nav.stale_after_days`): its amounts are then not what a redemption would get."""
+    old = sorted(code for code in codes if code in navs and (on - navs[code][0]).days > stale_days)
+    if not old:
+        return None
+    oldest = min(navs[code][0] for code in old)
+    names = ", ".join(map(str, old[:3])) + (f" and {len(old) - 3} more" if len(old) > 3 else "")
+    return (
+        f"the plan prices {len(old)} scheme{'s' if len(old) > 1 else ''} ({names}) at NAVs up to "
+        f"{(on - oldest).days} days old (from {oldest}): run `mftrack nav update` first"
+    )
 
 
 def harvest_report(
@@ -205,7 +222,10 @@ def harvest_report(
     navs = latest_navs(store, lots, on)
     plan = plan_harvest({c: v.open for c, v in lots.items()}, schemes,
                         {c: nav for c, (_, nav) in navs.items()}, on, realised)  # fmt: skip
-    return HarvestReport(plan, schemes, navs)
+    warning = stale_price_warning(
+        navs, (p.scheme_code for p in plan.picks), on, options.stale_after_days
+    )
+    return HarvestReport(plan, schemes, navs, [warning] if warning else [])
 
 
 # --- serialisation (--json), the one shape ------------------------------------------------
